@@ -1,0 +1,27 @@
+use sea_orm::entity::prelude::*;
+
+/// One row of the audit log. `seq` orders events; within a workspace it grows
+/// in commit order because every write locks the workspace first.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "activity_events")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub seq: i64,
+    #[sea_orm(unique)]
+    pub id: String,
+    pub workspace_id: String,
+    pub actor_id: Option<String>,
+    pub action: String,
+    /// The settings area the event belongs to; readers need VIEW on it.
+    pub area: String,
+    pub target_type: String,
+    pub target_id: Option<String>,
+    pub workroom_id: Option<String>,
+    pub changes: Option<Json>,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

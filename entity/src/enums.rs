@@ -1,0 +1,51 @@
+//! Enumerations stored as text columns.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum Role {
+    #[sea_orm(string_value = "OWNER")]
+    Owner,
+    #[sea_orm(string_value = "ADMIN")]
+    Admin,
+    #[sea_orm(string_value = "MEMBER")]
+    Member,
+    #[sea_orm(string_value = "VIEWER")]
+    Viewer,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum MemberStatus {
+    #[sea_orm(string_value = "ACTIVE")]
+    Active,
+    #[sea_orm(string_value = "BANNED")]
+    Banned,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum Plan {
+    #[sea_orm(string_value = "FREE_TRIAL")]
+    FreeTrial,
+    #[sea_orm(string_value = "SOLO")]
+    Solo,
+    #[sea_orm(string_value = "STARTER")]
+    Starter,
+    #[sea_orm(string_value = "PRO")]
+    Pro,
+    #[sea_orm(string_value = "GROWTH")]
+    Growth,
+    #[sea_orm(string_value = "AGENCY")]
+    Agency,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum Visibility {
+    #[sea_orm(string_value = "PUBLIC")]
+    Public,
+    #[sea_orm(string_value = "PRIVATE")]
+    Private,
+}

@@ -1,0 +1,27 @@
+use sea_orm::entity::prelude::*;
+
+use crate::enums::{Plan, Visibility};
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "workspaces")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    #[sea_orm(unique)]
+    pub slug: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub website: Option<String>,
+    pub visibility: Visibility,
+    pub plan: Plan,
+    pub personal: bool,
+    pub credit_balance: i64,
+    pub created_at: DateTimeUtc,
+    pub deleted_at: Option<DateTimeUtc>,
+    pub purge_after: Option<DateTimeUtc>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,15 @@
+//! Schema migrations. The server applies pending ones at start.
+
+pub use sea_orm_migration::prelude::*;
+
+mod ddl;
+mod m20261124_000001_foundation;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261124_000001_foundation::Migration)]
+    }
+}

@@ -1,0 +1,87 @@
+//! The permission model: roles, areas, access levels, the policy table and
+//! the guard that enforces it. Every decision about who may do what is made
+//! here.
+
+mod directive;
+mod guard;
+mod membership;
+mod policy;
+
+use async_graphql::Enum;
+pub use directive::requires;
+pub use entity::enums::Role as DbRole;
+pub use guard::Require;
+pub use membership::{Membership, can_edit_created_by};
+pub use policy::{Capability, Requirement};
+
+/// A settings area of a workspace.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Area {
+    General,
+    Integrations,
+    Members,
+    Projects,
+    Billing,
+}
+
+impl Area {
+    pub const ALL: [Area; 5] = [
+        Area::General,
+        Area::Integrations,
+        Area::Members,
+        Area::Projects,
+        Area::Billing,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Area::General => "GENERAL",
+            Area::Integrations => "INTEGRATIONS",
+            Area::Members => "MEMBERS",
+            Area::Projects => "PROJECTS",
+            Area::Billing => "BILLING",
+        }
+    }
+}
+
+/// How far a member reaches into an area: NONE hides it, VIEW reads it,
+/// FULL reads and writes it.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Access {
+    None,
+    View,
+    Full,
+}
+
+/// A built-in role.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[graphql(remote = "entity::enums::Role")]
+pub enum Role {
+    Owner,
+    Admin,
+    Member,
+    Viewer,
+}
+
+/// What each built-in role may do in each area before any per-member scopes.
+pub fn role_default(role: DbRole, area: Area) -> Access {
+    use Access::*;
+    match (role, area) {
+        (DbRole::Owner | DbRole::Admin, _) => Full,
+        (DbRole::Member, Area::Projects) => Full,
+        (DbRole::Member, Area::General | Area::Integrations | Area::Members) => View,
+        (DbRole::Member, Area::Billing) => None,
+        (DbRole::Viewer, Area::General | Area::Members | Area::Projects) => View,
+        (DbRole::Viewer, Area::Integrations | Area::Billing) => None,
+    }
+}
+
+/// Orders roles by power, so that nobody grants one above their own.
+pub fn role_rank(role: DbRole) -> u8 {
+    match role {
+        DbRole::Owner => 3,
+        DbRole::Admin => 2,
+        DbRole::Member => 1,
+        DbRole::Viewer => 0,
+    }
+}

@@ -1,0 +1,88 @@
+//! The activity log: every change writes one event in its own transaction;
+//! readers page through the events of the areas they may see.
+
+pub mod service;
+
+use async_graphql::{Context, ID, InputObject, Json, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::{activity_event, user};
+use sea_orm::EntityTrait;
+
+use crate::auth::User;
+use crate::error::AppResult;
+use crate::graphql::{ContextExt, PageInfo};
+
+pub use service::{Changes, NewEvent};
+
+/// One thing that happened in a workspace.
+pub struct ActivityEvent(pub activity_event::Model);
+
+#[Object]
+impl ActivityEvent {
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+
+    /// Where this event stands in its workspace's log: pass it as `after` to
+    /// read on from here.
+    async fn cursor(&self) -> String {
+        service::cursor(&self.0)
+    }
+
+    /// `area.verb`, e.g. `workroom.created`, `member.role_changed`.
+    async fn action(&self) -> &str {
+        &self.0.action
+    }
+
+    /// Who did it; null for the system.
+    async fn actor(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
+        let Some(actor_id) = &self.0.actor_id else {
+            return Ok(None);
+        };
+        Ok(user::Entity::find_by_id(actor_id)
+            .one(ctx.db())
+            .await?
+            .map(User))
+    }
+
+    /// What kind of thing it happened to: `workspace`, `workroom`, `member`.
+    async fn target_type(&self) -> &str {
+        &self.0.target_type
+    }
+
+    async fn target_id(&self) -> Option<ID> {
+        self.0.target_id.clone().map(ID)
+    }
+
+    /// The workroom the target belongs to, if any.
+    async fn workroom_id(&self) -> Option<ID> {
+        self.0.workroom_id.clone().map(ID)
+    }
+
+    /// The changed fields: `{"field": {"before": …, "after": …}}`.
+    async fn changes(&self) -> Option<Json<serde_json::Value>> {
+        self.0.changes.clone().map(Json)
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// A page of events, newest first.
+#[derive(SimpleObject)]
+pub struct ActivityConnection {
+    pub nodes: Vec<ActivityEvent>,
+    pub page_info: PageInfo,
+}
+
+/// Narrows an activity listing; every given condition must hold.
+#[derive(InputObject, Default, Clone)]
+pub struct ActivityFilter {
+    /// Only these actions (at most 50).
+    pub actions: Option<Vec<String>>,
+    /// Only what this user did.
+    pub actor_id: Option<ID>,
+    /// Only events about this workroom.
+    pub workroom_id: Option<ID>,
+}

@@ -1,0 +1,150 @@
+//! Writing events (always inside the transaction of the change) and reading
+//! them back in pages that stay stable while new events arrive.
+
+use chrono::Utc;
+use entity::activity_event;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, NotSet,
+    QueryFilter, QueryOrder, QuerySelect,
+};
+use serde_json::{Map, Value, json};
+
+use super::{ActivityConnection, ActivityEvent, ActivityFilter};
+use crate::access::{Access, Area, Membership};
+use crate::auth::tokens::new_id;
+use crate::error::{AppError, AppResult};
+use crate::graphql::PageInfo;
+
+/// An event about to be written.
+pub struct NewEvent<'a> {
+    pub workspace_id: &'a str,
+    pub actor_id: Option<&'a str>,
+    pub action: &'static str,
+    /// The area whose VIEW access is needed to read the event.
+    pub area: Area,
+    pub target_type: &'static str,
+    pub target_id: Option<&'a str>,
+    pub workroom_id: Option<&'a str>,
+    pub changes: Changes,
+}
+
+/// The before/after of the fields a change touched.
+#[derive(Default, Debug, Clone)]
+pub struct Changes(Map<String, Value>);
+
+impl Changes {
+    /// Records a field if its value changed.
+    pub fn field<T: Into<Value> + PartialEq>(mut self, name: &str, before: T, after: T) -> Self {
+        if before != after {
+            self.0.insert(
+                name.to_owned(),
+                json!({ "before": before.into(), "after": after.into() }),
+            );
+        }
+        self
+    }
+
+    /// Records the value of a field that was set from nothing.
+    pub fn created<T: Into<Value>>(self, name: &str, after: T) -> Self {
+        let mut this = self;
+        this.0.insert(
+            name.to_owned(),
+            json!({ "before": Value::Null, "after": after.into() }),
+        );
+        this
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Writes an event. Call it with the transaction of the change it records.
+pub async fn record(
+    db: &impl ConnectionTrait,
+    event: NewEvent<'_>,
+) -> AppResult<activity_event::Model> {
+    let changes = (!event.changes.is_empty()).then_some(Value::Object(event.changes.0));
+    let row = activity_event::ActiveModel {
+        seq: NotSet,
+        id: Set(new_id()),
+        workspace_id: Set(event.workspace_id.to_owned()),
+        actor_id: Set(event.actor_id.map(str::to_owned)),
+        action: Set(event.action.to_owned()),
+        area: Set(event.area.as_str().to_owned()),
+        target_type: Set(event.target_type.to_owned()),
+        target_id: Set(event.target_id.map(str::to_owned)),
+        workroom_id: Set(event.workroom_id.map(str::to_owned)),
+        changes: Set(changes),
+        created_at: Set(Utc::now()),
+    }
+    .insert(db)
+    .await?;
+    Ok(row)
+}
+
+pub fn cursor(event: &activity_event::Model) -> String {
+    event.seq.to_string()
+}
+
+pub fn parse_cursor(cursor: &str) -> AppResult<i64> {
+    cursor
+        .parse::<i64>()
+        .ok()
+        .filter(|seq| *seq >= 0)
+        .ok_or_else(|| AppError::bad_input("after", "not a valid activity cursor"))
+}
+
+const MAX_ACTIONS: usize = 50;
+
+/// A page of the workspace's events the viewer may see, newest first, after
+/// the cursor `after` (older events). Scoped in SQL by the areas the viewer
+/// can read, so pages are full and hidden events leave no trace.
+pub async fn page(
+    db: &impl ConnectionTrait,
+    viewer: &Membership,
+    filter: ActivityFilter,
+    first: u64,
+    after: Option<String>,
+) -> AppResult<ActivityConnection> {
+    let visible: Vec<&str> = Area::ALL
+        .into_iter()
+        .filter(|area| viewer.access(*area) >= Access::View)
+        .map(Area::as_str)
+        .collect();
+    let mut query = activity_event::Entity::find()
+        .filter(activity_event::Column::WorkspaceId.eq(viewer.workspace_id()))
+        .filter(activity_event::Column::Area.is_in(visible));
+    if let Some(after) = after {
+        query = query.filter(activity_event::Column::Seq.lt(parse_cursor(&after)?));
+    }
+    if let Some(actions) = filter.actions {
+        if actions.len() > MAX_ACTIONS {
+            return Err(AppError::bad_input(
+                "filter.actions",
+                format!("at most {MAX_ACTIONS} actions"),
+            ));
+        }
+        query = query.filter(activity_event::Column::Action.is_in(actions));
+    }
+    if let Some(actor) = filter.actor_id {
+        query = query.filter(activity_event::Column::ActorId.eq(actor.0));
+    }
+    if let Some(workroom) = filter.workroom_id {
+        query = query.filter(activity_event::Column::WorkroomId.eq(workroom.0));
+    }
+    let mut rows = query
+        .order_by_desc(activity_event::Column::Seq)
+        .limit(first + 1)
+        .all(db)
+        .await?;
+    let has_next_page = rows.len() as u64 > first;
+    rows.truncate(first as usize);
+    Ok(ActivityConnection {
+        page_info: PageInfo {
+            has_next_page,
+            end_cursor: rows.last().map(cursor),
+        },
+        nodes: rows.into_iter().map(ActivityEvent).collect(),
+    })
+}

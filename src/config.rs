@@ -1,0 +1,146 @@
+//! One typed configuration, read from environment variables and flags once at
+//! start and passed down. Nothing here is global, so tests can run several
+//! servers with different settings in one process.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::Args;
+
+/// A value that must not show up in logs.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// The settings as given on the command line or in the environment.
+#[derive(Args, Debug, Clone)]
+pub struct ConfigArgs {
+    /// SQLite file or `postgres://…` URL.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://data/atrium.db?mode=rwc"
+    )]
+    pub database_url: String,
+    /// Listen address; port 0 picks a free port.
+    #[arg(long, env = "BIND_ADDR", default_value = "127.0.0.1:8080")]
+    pub bind_addr: String,
+    /// Base of links in e-mails; defaults to `http://<BIND_ADDR>`.
+    #[arg(long, env = "PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// HMAC key for access tokens (at least 32 bytes).
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// Directory that receives each outgoing e-mail as an `.eml` file.
+    #[arg(long, env = "MAIL_DIR", default_value = "data/mail")]
+    pub mail_dir: PathBuf,
+    /// When set, mail goes over SMTP instead of into `MAIL_DIR`.
+    #[arg(long, env = "SMTP_URL")]
+    pub smtp_url: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub bind_addr: String,
+    pub public_url: Option<String>,
+    pub jwt_secret: Secret,
+    pub mail_dir: PathBuf,
+    pub smtp_url: Option<String>,
+    /// Lifetime of an access token.
+    pub access_token_ttl: Duration,
+    /// Lifetime of a refresh token.
+    pub refresh_token_ttl: Duration,
+    /// A refresh token presented again within this window after its rotation
+    /// is refused without revoking the session (two tabs refreshing at once);
+    /// later, it is treated as stolen and the whole session is revoked.
+    pub refresh_reuse_grace: Duration,
+    /// Largest connection pool.
+    pub db_max_connections: u32,
+}
+
+pub const MIN_SECRET_LEN: usize = 32;
+
+impl Config {
+    /// Settings for a given database with everything else at its default;
+    /// the JWT secret must still be provided.
+    pub fn new(database_url: impl Into<String>, jwt_secret: Secret) -> Self {
+        Self {
+            database_url: database_url.into(),
+            bind_addr: "127.0.0.1:8080".into(),
+            public_url: None,
+            jwt_secret,
+            mail_dir: PathBuf::from("data/mail"),
+            smtp_url: None,
+            access_token_ttl: Duration::from_secs(15 * 60),
+            refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
+            refresh_reuse_grace: Duration::from_secs(10),
+            db_max_connections: 10,
+        }
+    }
+
+    /// Validates the given settings and resolves the JWT secret: given, or
+    /// for SQLite generated once and kept beside the database.
+    pub fn from_args(args: ConfigArgs) -> anyhow::Result<Self> {
+        let is_postgres = args.database_url.starts_with("postgres");
+        if !is_postgres && !args.database_url.starts_with("sqlite:") {
+            bail!("DATABASE_URL must start with sqlite: or postgres://");
+        }
+        let secret = match args.jwt_secret {
+            Some(secret) => secret,
+            None if is_postgres => bail!("JWT_SECRET is required with PostgreSQL"),
+            None => stored_secret(&data_dir(&args.database_url))?,
+        };
+        if secret.len() < MIN_SECRET_LEN {
+            bail!("JWT_SECRET must be at least {MIN_SECRET_LEN} bytes");
+        }
+        let mut config = Config::new(args.database_url, Secret::new(secret));
+        config.bind_addr = args.bind_addr;
+        config.public_url = args.public_url.map(|u| u.trim_end_matches('/').to_owned());
+        config.mail_dir = args.mail_dir;
+        config.smtp_url = args.smtp_url;
+        Ok(config)
+    }
+}
+
+/// The directory holding a SQLite database file (`data` for in-memory ones).
+pub fn data_dir(database_url: &str) -> PathBuf {
+    let path = database_url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    let path = path.split('?').next().unwrap_or_default();
+    match Path::new(path).parent() {
+        Some(parent) if !path.contains(":memory:") && !parent.as_os_str().is_empty() => {
+            parent.to_path_buf()
+        }
+        _ => PathBuf::from("data"),
+    }
+}
+
+fn stored_secret(dir: &Path) -> anyhow::Result<String> {
+    let file = dir.join("jwt_secret");
+    if let Ok(secret) = std::fs::read_to_string(&file) {
+        return Ok(secret.trim().to_owned());
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let secret = crate::auth::tokens::random_token();
+    std::fs::write(&file, &secret).with_context(|| format!("writing {}", file.display()))?;
+    Ok(secret)
+}

@@ -1,0 +1,136 @@
+//! The one error type. Its codes are the client contract: each variant maps to
+//! one `extensions.code`, and internal detail never reaches a response.
+
+use async_graphql::{ErrorExtensions, Value};
+use sea_orm::{DbErr, SqlErr};
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    Unauthenticated(&'static str),
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// What was asked for does not exist, or the caller may not know that it does.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{message}")]
+    BadUserInput {
+        message: String,
+        field: Option<&'static str>,
+    },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the plan's seats are all taken")]
+    SeatLimitReached {
+        used: u64,
+        pending: u64,
+        limit: Option<u64>,
+        requested: u64,
+    },
+    #[error("this workspace is deleted")]
+    WorkspaceDeleted,
+    #[error("internal error")]
+    Internal(std::sync::Arc<anyhow::Error>),
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn bad_input(field: &'static str, message: impl Into<String>) -> Self {
+        Self::BadUserInput {
+            message: message.into(),
+            field: Some(field),
+        }
+    }
+
+    pub fn internal(cause: impl Into<anyhow::Error>) -> Self {
+        Self::Internal(std::sync::Arc::new(cause.into()))
+    }
+
+    /// The stable `extensions.code` of each variant.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthenticated(_) => "UNAUTHENTICATED",
+            Self::Forbidden(_) => "FORBIDDEN",
+            Self::NotFound(_) => "NOT_FOUND",
+            Self::BadUserInput { .. } => "BAD_USER_INPUT",
+            Self::Conflict(_) => "CONFLICT",
+            Self::SeatLimitReached { .. } => "SEAT_LIMIT_REACHED",
+            Self::WorkspaceDeleted => "WORKSPACE_DELETED",
+            Self::Internal(_) => "INTERNAL",
+        }
+    }
+}
+
+impl From<DbErr> for AppError {
+    fn from(err: DbErr) -> Self {
+        match err.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => {
+                Self::Conflict("a concurrent change conflicts with this one; retry".into())
+            }
+            _ => Self::internal(err),
+        }
+    }
+}
+
+impl From<AppError> for async_graphql::Error {
+    fn from(err: AppError) -> Self {
+        if let AppError::Internal(cause) = &err {
+            tracing::error!(error = ?cause, "internal error");
+        }
+        let code = err.code();
+        let base = async_graphql::Error::new(err.to_string());
+        base.extend_with(|_, ext| {
+            ext.set("code", code);
+            match &err {
+                AppError::BadUserInput {
+                    field: Some(field), ..
+                } => ext.set("field", *field),
+                AppError::SeatLimitReached {
+                    used,
+                    pending,
+                    limit,
+                    requested,
+                } => {
+                    ext.set("used", *used);
+                    ext.set("pending", *pending);
+                    ext.set("limit", limit.map(Value::from).unwrap_or(Value::Null));
+                    ext.set("requested", *requested);
+                }
+                _ => {}
+            }
+        })
+    }
+}
+
+/// Gives every error in a response an `extensions.code`: errors raised before
+/// any resolver ran (parse, validation, limits) carry none of their own.
+pub fn ensure_codes(response: &mut async_graphql::Response) {
+    for error in &mut response.errors {
+        let has_code = error
+            .extensions
+            .as_ref()
+            .is_some_and(|ext| ext.get("code").is_some());
+        if has_code {
+            continue;
+        }
+        let code = if is_limit_error(&error.message) {
+            "QUERY_TOO_COMPLEX"
+        } else if error.path.is_empty() {
+            "BAD_USER_INPUT"
+        } else {
+            "INTERNAL"
+        };
+        error
+            .extensions
+            .get_or_insert_with(Default::default)
+            .set("code", code);
+    }
+}
+
+fn is_limit_error(message: &str) -> bool {
+    message.starts_with("Query is too complex")
+        || message.starts_with("Query is nested too deep")
+        || message.starts_with("The number of directives")
+        || message.contains("recursion")
+}

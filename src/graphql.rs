@@ -1,0 +1,156 @@
+//! The schema: merged roots, limits, request context helpers, and paging.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use async_graphql::{
+    Context, EmptySubscription, MergedObject, SDLExportOptions, Schema, SimpleObject,
+};
+use entity::user;
+use sea_orm::{DatabaseConnection, EntityTrait};
+
+use crate::access::Membership;
+use crate::auth::{self, Identity};
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use crate::{members, workrooms, workspaces};
+
+#[derive(MergedObject, Default)]
+pub struct Query(
+    auth::AuthQuery,
+    workspaces::WorkspaceQuery,
+    workrooms::WorkroomQuery,
+);
+
+#[derive(MergedObject, Default)]
+pub struct Mutation(
+    auth::AuthMutation,
+    workspaces::WorkspaceMutation,
+    workrooms::WorkroomMutation,
+);
+
+pub type AtriumSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// Deepest selection accepted (GraphiQL's introspection needs 13).
+pub const MAX_DEPTH: usize = 16;
+/// Most fields one operation may select, counting every alias.
+pub const MAX_COMPLEXITY: usize = 1000;
+/// Most directives on one field.
+pub const MAX_DIRECTIVES: usize = 5;
+/// Largest page of any list.
+pub const MAX_PAGE: u64 = 100;
+pub const DEFAULT_PAGE: u64 = 20;
+
+pub fn build_schema(state: Option<AppState>) -> AtriumSchema {
+    let builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .limit_directives(MAX_DIRECTIVES)
+        .limit_recursive_depth(MAX_DEPTH * 2);
+    match state {
+        Some(state) => builder.data(state).finish(),
+        None => builder.finish(),
+    }
+}
+
+/// The schema in SDL, sorted for stable diffs.
+pub fn sdl() -> String {
+    build_schema(None).sdl_with_options(
+        SDLExportOptions::new()
+            .sorted_fields()
+            .sorted_arguments()
+            .sorted_enum_items(),
+    )
+}
+
+/// What one request remembers so each workspace's membership is read once.
+#[derive(Default)]
+pub struct RequestCache {
+    memberships: Mutex<HashMap<String, Option<Membership>>>,
+}
+
+impl RequestCache {
+    /// Forgets what a write may have changed.
+    pub fn clear(&self) {
+        if let Ok(mut map) = self.memberships.lock() {
+            map.clear();
+        }
+    }
+}
+
+pub trait ContextExt {
+    fn state(&self) -> &AppState;
+    fn db(&self) -> &DatabaseConnection {
+        &self.state().db
+    }
+    /// The caller's user id, or UNAUTHENTICATED.
+    fn user_id(&self) -> AppResult<&str>;
+    /// The caller's account, or UNAUTHENTICATED.
+    fn current_user(&self) -> impl Future<Output = AppResult<user::Model>> + Send;
+    /// The caller's membership of a workspace the caller may see; NOT_FOUND
+    /// otherwise.
+    fn membership(&self, workspace_id: &str) -> impl Future<Output = AppResult<Membership>> + Send;
+}
+
+impl ContextExt for Context<'_> {
+    fn state(&self) -> &AppState {
+        self.data_unchecked::<AppState>()
+    }
+
+    fn user_id(&self) -> AppResult<&str> {
+        self.data_opt::<Identity>()
+            .and_then(|i| i.user_id.as_deref())
+            .ok_or(AppError::Unauthenticated("sign in first"))
+    }
+
+    async fn current_user(&self) -> AppResult<user::Model> {
+        let id = self.user_id()?;
+        user::Entity::find_by_id(id)
+            .one(self.db())
+            .await?
+            .ok_or(AppError::Unauthenticated("this account no longer exists"))
+    }
+
+    async fn membership(&self, workspace_id: &str) -> AppResult<Membership> {
+        let user_id = self.user_id()?;
+        let cache = self.data_opt::<RequestCache>();
+        if let Some(hit) = cache
+            .and_then(|c| c.memberships.lock().ok())
+            .and_then(|map| map.get(workspace_id).cloned())
+        {
+            return hit.ok_or(AppError::NotFound("workspace"));
+        }
+        let found = members::service::visible_membership(self.db(), workspace_id, user_id).await?;
+        if let Some(mut map) = cache.and_then(|c| c.memberships.lock().ok()) {
+            map.insert(workspace_id.to_owned(), found.clone());
+        }
+        found.ok_or(AppError::NotFound("workspace"))
+    }
+}
+
+/// Where a page ends and whether another follows.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct PageInfo {
+    pub has_next_page: bool,
+    pub end_cursor: Option<String>,
+}
+
+/// The page size asked for, checked against the cap.
+pub fn page_size(first: Option<i32>) -> AppResult<u64> {
+    match first {
+        None => Ok(DEFAULT_PAGE),
+        Some(n) if n >= 0 && (n as u64) <= MAX_PAGE => Ok(n as u64),
+        Some(_) => Err(AppError::bad_input(
+            "first",
+            format!("first must be between 0 and {MAX_PAGE}"),
+        )),
+    }
+}
+
+/// Checks an id given by a client before it reaches a query.
+pub fn id_arg<'a>(field: &'static str, id: &'a str) -> AppResult<&'a str> {
+    if id.is_empty() || id.len() > 64 {
+        return Err(AppError::bad_input(field, "not a valid id"));
+    }
+    Ok(id)
+}

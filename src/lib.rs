@@ -1,0 +1,18 @@
+//! Atrium: a GraphQL backend for team workspaces.
+
+pub mod access;
+pub mod activity;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod members;
+pub mod state;
+pub mod workrooms;
+pub mod workspaces;
+
+pub use config::Config;
+pub use error::AppError;
+pub use state::AppState;

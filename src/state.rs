@@ -1,0 +1,26 @@
+//! What every request can reach: the database, the configuration, the keys.
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::auth::jwt::Keys;
+use crate::config::Config;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub config: Arc<Config>,
+    pub keys: Arc<Keys>,
+}
+
+impl AppState {
+    pub fn new(db: DatabaseConnection, config: Config) -> Self {
+        let keys = Arc::new(Keys::new(config.jwt_secret.expose()));
+        Self {
+            db,
+            config: Arc::new(config),
+            keys,
+        }
+    }
+}

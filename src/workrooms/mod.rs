@@ -1,0 +1,127 @@
+//! Workrooms: the projects of a workspace, where a team works together.
+
+pub mod service;
+
+use async_graphql::{Context, ID, InputObject, Object};
+use chrono::{DateTime, Utc};
+use entity::{user, workroom};
+use sea_orm::EntityTrait;
+
+use crate::access::{Capability, Membership, Require, requires};
+use crate::activity::{self, ActivityConnection, ActivityFilter};
+use crate::auth::User;
+use crate::error::AppResult;
+use crate::graphql::{ContextExt, id_arg, page_size};
+use crate::workspaces::Workspace;
+
+/// A workroom as seen by a member of its workspace.
+pub struct Workroom {
+    pub model: workroom::Model,
+    pub viewer: Membership,
+}
+
+#[Object]
+impl Workroom {
+    async fn id(&self) -> ID {
+        ID(self.model.id.clone())
+    }
+
+    async fn name(&self) -> &str {
+        &self.model.name
+    }
+
+    async fn description(&self) -> Option<&str> {
+        self.model.description.as_deref()
+    }
+
+    async fn workspace(&self) -> Workspace {
+        Workspace {
+            viewer: self.viewer.clone(),
+        }
+    }
+
+    /// Who made it; null once that account is gone.
+    async fn created_by(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
+        let Some(id) = &self.model.created_by else {
+            return Ok(None);
+        };
+        Ok(user::Entity::find_by_id(id).one(ctx.db()).await?.map(User))
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.model.created_at
+    }
+
+    /// Events about this workroom, newest first; `first` at most 100.
+    #[graphql(
+        guard = "Require::new(Capability::ReadActivity, &self.viewer)",
+        directive = requires::apply(Capability::ReadActivity)
+    )]
+    async fn activity(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> AppResult<ActivityConnection> {
+        let filter = ActivityFilter {
+            workroom_id: Some(ID(self.model.id.clone())),
+            ..Default::default()
+        };
+        activity::service::page(ctx.db(), &self.viewer, filter, page_size(first)?, after).await
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateWorkroomInput {
+    pub workspace_id: ID,
+    pub name: String,
+    pub description: Option<String>,
+}
+
+/// Absent fields stay as they are; an empty description clears it.
+#[derive(InputObject)]
+pub struct UpdateWorkroomInput {
+    pub id: ID,
+    pub name: Option<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Default)]
+pub struct WorkroomQuery;
+
+#[Object]
+impl WorkroomQuery {
+    /// One workroom; NOT_FOUND unless the caller may see it.
+    async fn workroom(&self, ctx: &Context<'_>, id: ID) -> AppResult<Option<Workroom>> {
+        let id = id_arg("id", &id)?;
+        let model = service::find(ctx.db(), id).await?;
+        let viewer = ctx.membership(&model.workspace_id).await?;
+        service::ensure_visible(&viewer)?;
+        Ok(Some(Workroom { model, viewer }))
+    }
+}
+
+#[derive(Default)]
+pub struct WorkroomMutation;
+
+#[Object]
+impl WorkroomMutation {
+    #[graphql(directive = requires::apply(Capability::CreateWorkroom))]
+    async fn create_workroom(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateWorkroomInput,
+    ) -> AppResult<Workroom> {
+        service::create(ctx.db(), ctx.user_id()?, input).await
+    }
+
+    /// Members change the workrooms they made; admins and the owner change any.
+    #[graphql(directive = requires::apply(Capability::UpdateWorkroom))]
+    async fn update_workroom(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateWorkroomInput,
+    ) -> AppResult<Workroom> {
+        service::update(ctx.db(), ctx.user_id()?, input).await
+    }
+}

@@ -1,0 +1,175 @@
+//! Workroom rules and writes.
+
+use chrono::Utc;
+use entity::workroom;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+};
+
+use super::{CreateWorkroomInput, UpdateWorkroomInput, Workroom};
+use crate::access::{Area, Capability, Membership, can_edit_created_by};
+use crate::activity::{self, Changes, NewEvent};
+use crate::auth::tokens::new_id;
+use crate::db::begin_write;
+use crate::error::{AppError, AppResult};
+use crate::graphql::id_arg;
+use crate::members;
+
+const NAME_MAX: usize = 120;
+const DESCRIPTION_MAX: usize = 2000;
+
+pub async fn find(db: &impl ConnectionTrait, id: &str) -> AppResult<workroom::Model> {
+    workroom::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("workroom"))
+}
+
+/// A workroom the viewer cannot read is NOT_FOUND, never FORBIDDEN.
+pub fn ensure_visible(viewer: &Membership) -> AppResult<()> {
+    if viewer.allows(Capability::ReadWorkrooms) {
+        Ok(())
+    } else {
+        Err(AppError::NotFound("workroom"))
+    }
+}
+
+pub async fn list(db: &impl ConnectionTrait, viewer: &Membership) -> AppResult<Vec<Workroom>> {
+    Ok(workroom::Entity::find()
+        .filter(workroom::Column::WorkspaceId.eq(viewer.workspace_id()))
+        .order_by_asc(workroom::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|model| Workroom {
+            model,
+            viewer: viewer.clone(),
+        })
+        .collect())
+}
+
+fn clean_name(raw: &str) -> AppResult<String> {
+    let name = raw.trim();
+    if name.is_empty() || name.chars().count() > NAME_MAX {
+        return Err(AppError::bad_input(
+            "name",
+            format!("a name has 1 to {NAME_MAX} characters"),
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+fn clean_description(raw: String) -> AppResult<Option<String>> {
+    let value = raw.trim();
+    if value.chars().count() > DESCRIPTION_MAX {
+        return Err(AppError::bad_input(
+            "description",
+            format!("at most {DESCRIPTION_MAX} characters"),
+        ));
+    }
+    Ok((!value.is_empty()).then(|| value.to_owned()))
+}
+
+pub async fn create(
+    db: &DatabaseConnection,
+    user_id: &str,
+    input: CreateWorkroomInput,
+) -> AppResult<Workroom> {
+    let workspace_id = id_arg("workspaceId", &input.workspace_id)?;
+    let name = clean_name(&input.name)?;
+    let description = input
+        .description
+        .map(clean_description)
+        .transpose()?
+        .flatten();
+
+    let txn = begin_write(db).await?;
+    let viewer = members::service::locked_membership(&txn, workspace_id, user_id).await?;
+    viewer.require(Capability::CreateWorkroom)?;
+    let model = workroom::ActiveModel {
+        id: Set(new_id()),
+        workspace_id: Set(workspace_id.to_owned()),
+        name: Set(name),
+        description: Set(description),
+        created_by: Set(Some(user_id.to_owned())),
+        created_at: Set(Utc::now()),
+    }
+    .insert(&txn)
+    .await?;
+    activity::service::record(
+        &txn,
+        NewEvent {
+            workspace_id,
+            actor_id: Some(user_id),
+            action: "workroom.created",
+            area: Area::Projects,
+            target_type: "workroom",
+            target_id: Some(&model.id),
+            workroom_id: Some(&model.id),
+            changes: Changes::default().created("name", model.name.clone()),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(Workroom { model, viewer })
+}
+
+pub async fn update(
+    db: &DatabaseConnection,
+    user_id: &str,
+    input: UpdateWorkroomInput,
+) -> AppResult<Workroom> {
+    let id = id_arg("id", &input.id)?;
+    let name = input.name.as_deref().map(clean_name).transpose()?;
+    let description = input.description.map(clean_description).transpose()?;
+
+    let txn = begin_write(db).await?;
+    let workspace_id = find(&txn, id).await?.workspace_id;
+    let viewer = members::service::locked_membership(&txn, &workspace_id, user_id).await?;
+    ensure_visible(&viewer)?;
+    viewer.require(Capability::UpdateWorkroom)?;
+    // Read again under the workspace lock: this is the row we change.
+    let before = find(&txn, id).await?;
+    if !can_edit_created_by(&viewer, before.created_by.as_deref()) {
+        return Err(AppError::Forbidden(
+            "only admins change workrooms made by someone else",
+        ));
+    }
+    let mut row = before.clone().into_active_model();
+    let mut changes = Changes::default();
+    if let Some(name) = name {
+        changes = changes.field("name", before.name.clone(), name.clone());
+        row.name = Set(name);
+    }
+    if let Some(description) = description {
+        changes = changes.field(
+            "description",
+            before.description.clone(),
+            description.clone(),
+        );
+        row.description = Set(description);
+    }
+    let model = if changes.is_empty() {
+        before
+    } else {
+        let model = row.update(&txn).await?;
+        activity::service::record(
+            &txn,
+            NewEvent {
+                workspace_id: &workspace_id,
+                actor_id: Some(user_id),
+                action: "workroom.updated",
+                area: Area::Projects,
+                target_type: "workroom",
+                target_id: Some(id),
+                workroom_id: Some(id),
+                changes,
+            },
+        )
+        .await?;
+        model
+    };
+    txn.commit().await?;
+    Ok(Workroom { model, viewer })
+}

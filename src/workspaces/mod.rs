@@ -1,0 +1,267 @@
+//! Workspaces: the tenant that members, workrooms and activity belong to.
+
+pub mod service;
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use crate::access::{Capability, Membership, Require, requires};
+use crate::activity::{self, ActivityConnection, ActivityFilter};
+use crate::error::{AppError, AppResult};
+use crate::graphql::{ContextExt, id_arg, page_size};
+use crate::members::{self, Member, MemberConnection};
+use crate::workrooms::{self, Workroom};
+
+/// A subscription plan; it sets the number of seats.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::enums::Plan")]
+pub enum Plan {
+    FreeTrial,
+    Solo,
+    Starter,
+    Pro,
+    Growth,
+    Agency,
+}
+
+/// Who can find a workspace.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::enums::Visibility")]
+pub enum Visibility {
+    Public,
+    Private,
+}
+
+/// Seats of a plan: active members and pending invitations count.
+#[derive(SimpleObject)]
+pub struct Seats {
+    pub used: u64,
+    pub pending: u64,
+    /// Null: unlimited.
+    pub limit: Option<u64>,
+}
+
+/// A workspace as seen by one of its members.
+pub struct Workspace {
+    pub viewer: Membership,
+}
+
+impl Workspace {
+    fn model(&self) -> &entity::workspace::Model {
+        &self.viewer.workspace
+    }
+}
+
+#[Object]
+impl Workspace {
+    async fn id(&self) -> ID {
+        ID(self.model().id.clone())
+    }
+
+    /// Unique, URL-safe: lower-case letters, digits and single hyphens.
+    async fn slug(&self) -> &str {
+        &self.model().slug
+    }
+
+    async fn name(&self) -> &str {
+        &self.model().name
+    }
+
+    async fn description(&self) -> Option<&str> {
+        self.model().description.as_deref()
+    }
+
+    async fn website(&self) -> Option<&str> {
+        self.model().website.as_deref()
+    }
+
+    async fn visibility(&self) -> Visibility {
+        self.model().visibility.into()
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.model().created_at
+    }
+
+    /// When the workspace was deleted; null while it is live.
+    async fn deleted_at(&self) -> Option<DateTime<Utc>> {
+        self.model().deleted_at
+    }
+
+    /// When a deleted workspace is purged for good.
+    async fn purge_after(&self) -> Option<DateTime<Utc>> {
+        self.model().purge_after
+    }
+
+    async fn plan(&self) -> Plan {
+        self.model().plan.into()
+    }
+
+    /// Whether this is the personal workspace made at sign-up.
+    async fn personal(&self) -> bool {
+        self.model().personal
+    }
+
+    #[graphql(
+        guard = "Require::new(Capability::ReadSeats, &self.viewer)",
+        directive = requires::apply(Capability::ReadSeats)
+    )]
+    async fn seats(&self, ctx: &Context<'_>) -> AppResult<Seats> {
+        service::seats(ctx.db(), self.model()).await
+    }
+
+    /// The caller's own membership.
+    async fn viewer_member(&self, ctx: &Context<'_>) -> AppResult<Option<Member>> {
+        let mut members =
+            members::service::with_users(ctx.db(), vec![self.viewer.member.clone()]).await?;
+        Ok(members.pop())
+    }
+
+    /// Members in joining order; `first` at most 100.
+    #[graphql(
+        guard = "Require::new(Capability::ReadMembers, &self.viewer)",
+        directive = requires::apply(Capability::ReadMembers)
+    )]
+    async fn members(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> AppResult<MemberConnection> {
+        members::service::page(ctx.db(), &self.model().id, page_size(first)?, after).await
+    }
+
+    /// The shared credit pool.
+    #[graphql(
+        guard = "Require::new(Capability::ReadCredits, &self.viewer)",
+        directive = requires::apply(Capability::ReadCredits)
+    )]
+    async fn credit_balance(&self) -> Option<i64> {
+        Some(self.model().credit_balance)
+    }
+
+    #[graphql(
+        guard = "Require::new(Capability::ReadWorkrooms, &self.viewer)",
+        directive = requires::apply(Capability::ReadWorkrooms)
+    )]
+    async fn workrooms(&self, ctx: &Context<'_>) -> AppResult<Vec<Workroom>> {
+        workrooms::service::list(ctx.db(), &self.viewer).await
+    }
+
+    /// Events of the areas the caller may see, newest first; `first` at most 100.
+    #[graphql(
+        guard = "Require::new(Capability::ReadActivity, &self.viewer)",
+        directive = requires::apply(Capability::ReadActivity)
+    )]
+    async fn activity(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        filter: Option<ActivityFilter>,
+    ) -> AppResult<ActivityConnection> {
+        activity::service::page(
+            ctx.db(),
+            &self.viewer,
+            filter.unwrap_or_default(),
+            page_size(first)?,
+            after,
+        )
+        .await
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateWorkspaceInput {
+    pub name: String,
+    /// Derived from the name when absent.
+    pub slug: Option<String>,
+    pub description: Option<String>,
+    pub website: Option<String>,
+    /// PRIVATE when absent.
+    pub visibility: Option<Visibility>,
+}
+
+/// Absent fields stay as they are; an empty string clears an optional one.
+#[derive(InputObject)]
+pub struct UpdateWorkspaceInput {
+    pub id: ID,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub website: Option<String>,
+    pub visibility: Option<Visibility>,
+}
+
+#[derive(Default)]
+pub struct WorkspaceQuery;
+
+#[Object]
+impl WorkspaceQuery {
+    /// The caller's workspaces, deleted ones excluded.
+    async fn workspaces(&self, ctx: &Context<'_>) -> AppResult<Vec<Workspace>> {
+        let user_id = ctx.user_id()?;
+        Ok(service::list_for_user(ctx.db(), user_id)
+            .await?
+            .into_iter()
+            .map(|viewer| Workspace { viewer })
+            .collect())
+    }
+
+    /// One workspace by id or slug; NOT_FOUND unless the caller belongs to it.
+    async fn workspace(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<ID>,
+        slug: Option<String>,
+    ) -> AppResult<Option<Workspace>> {
+        let id = match (id, slug) {
+            (Some(id), None) => id_arg("id", &id)?.to_owned(),
+            (None, Some(slug)) => service::id_by_slug(ctx.db(), &slug)
+                .await?
+                .ok_or(AppError::NotFound("workspace"))?,
+            _ => return Err(AppError::bad_input("id", "give exactly one of id and slug")),
+        };
+        let viewer = ctx.membership(&id).await?;
+        Ok(Some(Workspace { viewer }))
+    }
+}
+
+#[derive(Default)]
+pub struct WorkspaceMutation;
+
+#[Object]
+impl WorkspaceMutation {
+    /// Makes a workspace owned by the caller, on the FREE_TRIAL plan.
+    async fn create_workspace(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateWorkspaceInput,
+    ) -> AppResult<Workspace> {
+        let user = ctx.current_user().await?;
+        let viewer = service::create(ctx.db(), &user, input).await?;
+        Ok(Workspace { viewer })
+    }
+
+    #[graphql(directive = requires::apply(Capability::UpdateWorkspace))]
+    async fn update_workspace(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateWorkspaceInput,
+    ) -> AppResult<Workspace> {
+        let viewer = service::update(ctx.db(), ctx.user_id()?, input).await?;
+        Ok(Workspace { viewer })
+    }
+
+    /// Moves to another plan; never below the seats in use.
+    #[graphql(directive = requires::apply(Capability::ChangePlan))]
+    async fn change_plan(
+        &self,
+        ctx: &Context<'_>,
+        workspace_id: ID,
+        plan: Plan,
+    ) -> AppResult<Workspace> {
+        let id = id_arg("workspaceId", &workspace_id)?;
+        let viewer = service::change_plan(ctx.db(), ctx.user_id()?, id, plan.into()).await?;
+        Ok(Workspace { viewer })
+    }
+}

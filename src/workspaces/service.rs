@@ -1,0 +1,440 @@
+//! Workspace rules and writes: slugs, plans and seats, creation and updates.
+
+use chrono::Utc;
+use entity::enums::{MemberStatus, Plan as DbPlan, Role as DbRole, Visibility as DbVisibility};
+use entity::{member, user, workspace};
+use sea_orm::{
+    ActiveEnum, ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait,
+    DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
+};
+
+use super::{CreateWorkspaceInput, Seats, UpdateWorkspaceInput};
+use crate::access::{Area, Capability, Membership};
+use crate::activity::{self, Changes, NewEvent};
+use crate::auth::tokens::{new_id, random_token};
+use crate::db::begin_write;
+use crate::error::{AppError, AppResult};
+use crate::graphql::id_arg;
+use crate::members;
+
+pub const SLUG_MIN: usize = 3;
+pub const SLUG_MAX: usize = 48;
+const NAME_MAX: usize = 80;
+const DESCRIPTION_MAX: usize = 2000;
+const WEBSITE_MAX: usize = 2048;
+
+/// Seats each plan holds; None is unlimited.
+pub fn seat_limit(plan: DbPlan) -> Option<u64> {
+    match plan {
+        DbPlan::FreeTrial | DbPlan::Solo => Some(1),
+        DbPlan::Starter => Some(2),
+        DbPlan::Pro => Some(5),
+        DbPlan::Growth => Some(15),
+        DbPlan::Agency => None,
+    }
+}
+
+/// Reads a workspace and locks its row until the transaction ends
+/// (`SELECT … FOR UPDATE` on PostgreSQL; SQLite's write transactions are
+/// already exclusive). Every write to a workspace's data takes this lock
+/// first, so its invariants are checked and written by one writer at a time.
+pub async fn lock(db: &impl ConnectionTrait, id: &str) -> AppResult<workspace::Model> {
+    workspace::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("workspace"))
+}
+
+pub async fn seats(db: &impl ConnectionTrait, workspace: &workspace::Model) -> AppResult<Seats> {
+    Ok(Seats {
+        used: members::service::count_active(db, &workspace.id).await?,
+        pending: 0,
+        limit: seat_limit(workspace.plan),
+    })
+}
+
+/// Fails with SEAT_LIMIT_REACHED unless `requested` more seats fit the plan.
+/// Call it holding the workspace lock.
+pub async fn ensure_seats(
+    db: &impl ConnectionTrait,
+    workspace: &workspace::Model,
+    requested: u64,
+) -> AppResult<()> {
+    let seats = seats(db, workspace).await?;
+    match seats.limit {
+        Some(limit) if seats.used + seats.pending + requested > limit => {
+            Err(AppError::SeatLimitReached {
+                used: seats.used,
+                pending: seats.pending,
+                limit: seats.limit,
+                requested,
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The user's active memberships of live workspaces, in joining order.
+pub async fn list_for_user(db: &DatabaseConnection, user_id: &str) -> AppResult<Vec<Membership>> {
+    let members = member::Entity::find()
+        .filter(member::Column::UserId.eq(user_id))
+        .filter(member::Column::Status.eq(MemberStatus::Active))
+        .order_by_asc(member::Column::Id)
+        .all(db)
+        .await?;
+    let ids: Vec<String> = members.iter().map(|m| m.workspace_id.clone()).collect();
+    let mut workspaces: std::collections::HashMap<String, workspace::Model> =
+        workspace::Entity::find()
+            .filter(workspace::Column::Id.is_in(ids))
+            .filter(workspace::Column::DeletedAt.is_null())
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|w| (w.id.clone(), w))
+            .collect();
+    Ok(members
+        .into_iter()
+        .filter_map(|member| {
+            workspaces
+                .remove(&member.workspace_id)
+                .map(|workspace| Membership { workspace, member })
+        })
+        .collect())
+}
+
+pub async fn id_by_slug(db: &DatabaseConnection, slug: &str) -> AppResult<Option<String>> {
+    let slug = slug.trim().to_lowercase();
+    if slug.len() > SLUG_MAX {
+        return Ok(None);
+    }
+    Ok(workspace::Entity::find()
+        .filter(workspace::Column::Slug.eq(slug))
+        .select_only()
+        .column(workspace::Column::Id)
+        .into_tuple::<String>()
+        .one(db)
+        .await?)
+}
+
+/// Whether a slug has the allowed shape.
+pub fn is_valid_slug(slug: &str) -> bool {
+    (SLUG_MIN..=SLUG_MAX).contains(&slug.len())
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !slug.starts_with('-')
+        && !slug.ends_with('-')
+        && !slug.contains("--")
+}
+
+/// A slug made from a name: ASCII letters and digits, words joined by hyphens.
+pub fn slug_from_name(name: &str) -> String {
+    let mut slug = String::new();
+    for c in name.to_lowercase().chars() {
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            slug.push(c);
+        } else if c == '\'' || c == '\u{2019}' {
+            continue;
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    slug.truncate(SLUG_MAX);
+    let slug = slug.trim_end_matches('-').to_owned();
+    if slug.len() < SLUG_MIN {
+        "workspace".to_owned()
+    } else {
+        slug
+    }
+}
+
+async fn slug_taken(db: &impl ConnectionTrait, slug: &str) -> AppResult<bool> {
+    Ok(workspace::Entity::find()
+        .filter(workspace::Column::Slug.eq(slug))
+        .one(db)
+        .await?
+        .is_some())
+}
+
+/// The given slug if free (CONFLICT if taken), or a free one derived from the name.
+async fn choose_slug(
+    db: &impl ConnectionTrait,
+    given: Option<&str>,
+    name: &str,
+) -> AppResult<String> {
+    if let Some(given) = given {
+        let slug = given.trim().to_lowercase();
+        if !is_valid_slug(&slug) {
+            return Err(AppError::bad_input(
+                "slug",
+                format!(
+                    "a slug has {SLUG_MIN} to {SLUG_MAX} lower-case letters, digits and single hyphens"
+                ),
+            ));
+        }
+        if slug_taken(db, &slug).await? {
+            return Err(AppError::Conflict("this slug is taken".into()));
+        }
+        return Ok(slug);
+    }
+    let base = slug_from_name(name);
+    if !slug_taken(db, &base).await? {
+        return Ok(base);
+    }
+    let stem = base[..base.len().min(SLUG_MAX - 9)]
+        .trim_end_matches('-')
+        .to_owned();
+    for _ in 0..5 {
+        let candidate = format!("{stem}-{}", &random_token()[..8]);
+        if !slug_taken(db, &candidate).await? {
+            return Ok(candidate);
+        }
+    }
+    Err(AppError::Conflict(
+        "could not find a free slug; give one".into(),
+    ))
+}
+
+fn clean_name(raw: &str) -> AppResult<String> {
+    let name = raw.trim();
+    if name.is_empty() || name.chars().count() > NAME_MAX {
+        return Err(AppError::bad_input(
+            "name",
+            format!("a name has 1 to {NAME_MAX} characters"),
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+/// An optional text field: empty clears it.
+fn clean_optional(
+    field: &'static str,
+    raw: Option<String>,
+    max: usize,
+) -> AppResult<Option<String>> {
+    let Some(raw) = raw else { return Ok(None) };
+    let value = raw.trim();
+    if value.chars().count() > max {
+        return Err(AppError::bad_input(
+            field,
+            format!("at most {max} characters"),
+        ));
+    }
+    if field == "website"
+        && !value.is_empty()
+        && !(value.starts_with("https://") || value.starts_with("http://"))
+    {
+        return Err(AppError::bad_input(
+            field,
+            "a website starts with http:// or https://",
+        ));
+    }
+    Ok((!value.is_empty()).then(|| value.to_owned()))
+}
+
+struct NewWorkspace {
+    name: String,
+    slug: Option<String>,
+    description: Option<String>,
+    website: Option<String>,
+    visibility: DbVisibility,
+    personal: bool,
+}
+
+async fn insert_with_owner(
+    db: &impl ConnectionTrait,
+    owner: &user::Model,
+    new: NewWorkspace,
+) -> AppResult<Membership> {
+    let slug = choose_slug(db, new.slug.as_deref(), &new.name).await?;
+    let workspace = workspace::ActiveModel {
+        id: Set(new_id()),
+        slug: Set(slug),
+        name: Set(new.name),
+        description: Set(new.description),
+        website: Set(new.website),
+        visibility: Set(new.visibility),
+        plan: Set(DbPlan::FreeTrial),
+        personal: Set(new.personal),
+        credit_balance: Set(0),
+        created_at: Set(Utc::now()),
+        deleted_at: Set(None),
+        purge_after: Set(None),
+    }
+    .insert(db)
+    .await?;
+    let member = members::service::insert(db, &workspace.id, &owner.id, DbRole::Owner).await?;
+    activity::service::record(
+        db,
+        NewEvent {
+            workspace_id: &workspace.id,
+            actor_id: Some(&owner.id),
+            action: "workspace.created",
+            area: Area::General,
+            target_type: "workspace",
+            target_id: Some(&workspace.id),
+            workroom_id: None,
+            changes: Changes::default()
+                .created("name", workspace.name.clone())
+                .created("slug", workspace.slug.clone()),
+        },
+    )
+    .await?;
+    Ok(Membership { workspace, member })
+}
+
+/// The personal workspace every account gets at sign-up.
+pub async fn create_personal(
+    db: &impl ConnectionTrait,
+    owner: &user::Model,
+) -> AppResult<Membership> {
+    let mut name = format!("{}'s workspace", owner.name);
+    if name.chars().count() > NAME_MAX {
+        name = name.chars().take(NAME_MAX).collect();
+    }
+    insert_with_owner(
+        db,
+        owner,
+        NewWorkspace {
+            name,
+            slug: None,
+            description: None,
+            website: None,
+            visibility: DbVisibility::Private,
+            personal: true,
+        },
+    )
+    .await
+}
+
+pub async fn create(
+    db: &DatabaseConnection,
+    owner: &user::Model,
+    input: CreateWorkspaceInput,
+) -> AppResult<Membership> {
+    let new = NewWorkspace {
+        name: clean_name(&input.name)?,
+        slug: input.slug,
+        description: clean_optional("description", input.description, DESCRIPTION_MAX)?,
+        website: clean_optional("website", input.website, WEBSITE_MAX)?,
+        visibility: input.visibility.map_or(DbVisibility::Private, Into::into),
+        personal: false,
+    };
+    let txn = begin_write(db).await?;
+    let membership = insert_with_owner(&txn, owner, new).await?;
+    txn.commit().await?;
+    Ok(membership)
+}
+
+pub async fn update(
+    db: &DatabaseConnection,
+    user_id: &str,
+    input: UpdateWorkspaceInput,
+) -> AppResult<Membership> {
+    let id = id_arg("id", &input.id)?;
+    let name = input.name.as_deref().map(clean_name).transpose()?;
+    let description = input
+        .description
+        .map(|d| clean_optional("description", Some(d), DESCRIPTION_MAX))
+        .transpose()?;
+    let website = input
+        .website
+        .map(|w| clean_optional("website", Some(w), WEBSITE_MAX))
+        .transpose()?;
+
+    let txn = begin_write(db).await?;
+    let mut viewer = members::service::locked_membership(&txn, id, user_id).await?;
+    viewer.require(Capability::UpdateWorkspace)?;
+    let before = viewer.workspace.clone();
+    let mut row = before.clone().into_active_model();
+    let mut changes = Changes::default();
+    if let Some(name) = name {
+        changes = changes.field("name", before.name.clone(), name.clone());
+        row.name = Set(name);
+    }
+    if let Some(description) = description {
+        changes = changes.field(
+            "description",
+            before.description.clone(),
+            description.clone(),
+        );
+        row.description = Set(description);
+    }
+    if let Some(website) = website {
+        changes = changes.field("website", before.website.clone(), website.clone());
+        row.website = Set(website);
+    }
+    if let Some(visibility) = input.visibility {
+        let visibility: DbVisibility = visibility.into();
+        changes = changes.field(
+            "visibility",
+            before.visibility.to_value(),
+            visibility.to_value(),
+        );
+        row.visibility = Set(visibility);
+    }
+    if !changes.is_empty() {
+        viewer.workspace = row.update(&txn).await?;
+        activity::service::record(
+            &txn,
+            NewEvent {
+                workspace_id: id,
+                actor_id: Some(user_id),
+                action: "workspace.updated",
+                area: Area::General,
+                target_type: "workspace",
+                target_id: Some(id),
+                workroom_id: None,
+                changes,
+            },
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(viewer)
+}
+
+pub async fn change_plan(
+    db: &DatabaseConnection,
+    user_id: &str,
+    id: &str,
+    plan: DbPlan,
+) -> AppResult<Membership> {
+    let txn = begin_write(db).await?;
+    let mut viewer = members::service::locked_membership(&txn, id, user_id).await?;
+    viewer.require(Capability::ChangePlan)?;
+    let before = viewer.workspace.plan;
+    if before != plan {
+        let in_use = seats(&txn, &viewer.workspace).await?;
+        if let Some(limit) = seat_limit(plan)
+            && in_use.used + in_use.pending > limit
+        {
+            return Err(AppError::SeatLimitReached {
+                used: in_use.used,
+                pending: in_use.pending,
+                limit: Some(limit),
+                requested: 0,
+            });
+        }
+        let mut row = viewer.workspace.clone().into_active_model();
+        row.plan = Set(plan);
+        viewer.workspace = row.update(&txn).await?;
+        activity::service::record(
+            &txn,
+            NewEvent {
+                workspace_id: id,
+                actor_id: Some(user_id),
+                action: "workspace.plan_changed",
+                area: Area::Billing,
+                target_type: "workspace",
+                target_id: Some(id),
+                workroom_id: None,
+                changes: Changes::default().field("plan", before.to_value(), plan.to_value()),
+            },
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(viewer)
+}
