@@ -128,13 +128,16 @@ pub fn is_valid_slug(slug: &str) -> bool {
         && !slug.contains("--")
 }
 
-/// A slug made from a name: ASCII letters and digits, words joined by hyphens.
+/// A slug made from a name: ASCII letters and digits (common accented letters
+/// folded, other letters dropped), words joined by single hyphens.
 pub fn slug_from_name(name: &str) -> String {
     let mut slug = String::new();
     for c in name.to_lowercase().chars() {
         if c.is_ascii_lowercase() || c.is_ascii_digit() {
             slug.push(c);
-        } else if c == '\'' || c == '\u{2019}' {
+        } else if let Some(folded) = fold_accent(c) {
+            slug.push_str(folded);
+        } else if c.is_alphanumeric() || c == '\'' || c == '\u{2019}' {
             continue;
         } else if !slug.is_empty() && !slug.ends_with('-') {
             slug.push('-');
@@ -147,6 +150,23 @@ pub fn slug_from_name(name: &str) -> String {
     } else {
         slug
     }
+}
+
+fn fold_accent(c: char) -> Option<&'static str> {
+    Some(match c {
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' => "a",
+        'æ' => "ae",
+        'ç' => "c",
+        'è' | 'é' | 'ê' | 'ë' => "e",
+        'ì' | 'í' | 'î' | 'ï' => "i",
+        'ñ' => "n",
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' => "o",
+        'œ' => "oe",
+        'ù' | 'ú' | 'û' | 'ü' => "u",
+        'ý' | 'ÿ' => "y",
+        'ß' => "ss",
+        _ => return None,
+    })
 }
 
 async fn slug_taken(db: &impl ConnectionTrait, slug: &str) -> AppResult<bool> {

@@ -1,0 +1,18 @@
+//! Integration tests: each starts the real server on an ephemeral port with a
+//! fresh database and speaks GraphQL over HTTP. Every test runs on SQLite and,
+//! when `TEST_DATABASE_URL` names a PostgreSQL server, on PostgreSQL too.
+
+#![allow(clippy::unwrap_used)]
+
+mod helpers;
+
+mod accounts;
+mod activity;
+mod concurrency;
+mod http_surface;
+mod permissions;
+mod schema_file;
+mod tenancy;
+mod tokens;
+mod workrooms;
+mod workspaces;
