@@ -51,9 +51,20 @@ pub struct ConfigArgs {
     /// Directory that receives each outgoing e-mail as an `.eml` file.
     #[arg(long, env = "MAIL_DIR", default_value = "data/mail")]
     pub mail_dir: PathBuf,
-    /// When set, mail goes over SMTP instead of into `MAIL_DIR`.
-    #[arg(long, env = "SMTP_URL")]
+    /// When set, mail goes over SMTP instead of into `MAIL_DIR`
+    /// (`smtp://user:pass@host:587?tls=required`, `smtps://…`).
+    #[arg(long, env = "SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<String>,
+    /// The sender of outgoing mail.
+    #[arg(
+        long,
+        env = "MAIL_FROM",
+        default_value = "Atrium <no-reply@atrium.localhost>"
+    )]
+    pub mail_from: String,
+    /// How long an invitation link works, in hours.
+    #[arg(long, env = "INVITATION_TTL_HOURS", default_value_t = 168)]
+    pub invitation_ttl_hours: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -64,6 +75,13 @@ pub struct Config {
     pub jwt_secret: Secret,
     pub mail_dir: PathBuf,
     pub smtp_url: Option<String>,
+    pub mail_from: String,
+    /// Whether this process delivers queued mail.
+    pub deliver_mail: bool,
+    /// How long an invitation link works.
+    pub invitation_ttl: Duration,
+    /// How long a deleted workspace can be restored before it is purged.
+    pub deletion_grace: Duration,
     /// Lifetime of an access token.
     pub access_token_ttl: Duration,
     /// Lifetime of a refresh token.
@@ -89,6 +107,10 @@ impl Config {
             jwt_secret,
             mail_dir: PathBuf::from("data/mail"),
             smtp_url: None,
+            mail_from: "Atrium <no-reply@atrium.localhost>".into(),
+            deliver_mail: true,
+            invitation_ttl: Duration::from_secs(7 * 24 * 3600),
+            deletion_grace: Duration::from_secs(30 * 24 * 3600),
             access_token_ttl: Duration::from_secs(15 * 60),
             refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
             refresh_reuse_grace: Duration::from_secs(10),
@@ -116,6 +138,11 @@ impl Config {
         config.public_url = args.public_url.map(|u| u.trim_end_matches('/').to_owned());
         config.mail_dir = args.mail_dir;
         config.smtp_url = args.smtp_url;
+        config.mail_from = args.mail_from;
+        if args.invitation_ttl_hours == 0 {
+            bail!("INVITATION_TTL_HOURS must be at least 1");
+        }
+        config.invitation_ttl = Duration::from_secs(args.invitation_ttl_hours * 3600);
         Ok(config)
     }
 }

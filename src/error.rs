@@ -29,6 +29,12 @@ pub enum AppError {
     },
     #[error("this workspace is deleted")]
     WorkspaceDeleted,
+    #[error("this invitation has expired; ask for a new one")]
+    InvitationExpired,
+    #[error("this invitation was revoked")]
+    InvitationRevoked,
+    #[error("this invitation is for another e-mail address")]
+    EmailMismatch,
     #[error("internal error")]
     Internal(std::sync::Arc<anyhow::Error>),
 }
@@ -57,6 +63,9 @@ impl AppError {
             Self::Conflict(_) => "CONFLICT",
             Self::SeatLimitReached { .. } => "SEAT_LIMIT_REACHED",
             Self::WorkspaceDeleted => "WORKSPACE_DELETED",
+            Self::InvitationExpired => "INVITATION_EXPIRED",
+            Self::InvitationRevoked => "INVITATION_REVOKED",
+            Self::EmailMismatch => "EMAIL_MISMATCH",
             Self::Internal(_) => "INTERNAL",
         }
     }

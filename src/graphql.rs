@@ -13,13 +13,14 @@ use crate::access::Membership;
 use crate::auth::{self, Identity};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use crate::{members, workrooms, workspaces};
+use crate::{invitations, members, roles, workrooms, workspaces};
 
 #[derive(MergedObject, Default)]
 pub struct Query(
     auth::AuthQuery,
     workspaces::WorkspaceQuery,
     workrooms::WorkroomQuery,
+    invitations::InvitationQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -27,6 +28,9 @@ pub struct Mutation(
     auth::AuthMutation,
     workspaces::WorkspaceMutation,
     workrooms::WorkroomMutation,
+    invitations::InvitationMutation,
+    members::MemberMutation,
+    roles::RoleMutation,
 );
 
 pub type AtriumSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -66,16 +70,7 @@ pub fn sdl() -> String {
 /// What one request remembers so each workspace's membership is read once.
 #[derive(Default)]
 pub struct RequestCache {
-    memberships: Mutex<HashMap<String, Option<Membership>>>,
-}
-
-impl RequestCache {
-    /// Forgets what a write may have changed.
-    pub fn clear(&self) {
-        if let Ok(mut map) = self.memberships.lock() {
-            map.clear();
-        }
-    }
+    memberships: Mutex<HashMap<String, AppResult<Membership>>>,
 }
 
 pub trait ContextExt {
@@ -118,13 +113,13 @@ impl ContextExt for Context<'_> {
             .and_then(|c| c.memberships.lock().ok())
             .and_then(|map| map.get(workspace_id).cloned())
         {
-            return hit.ok_or(AppError::NotFound("workspace"));
+            return hit;
         }
-        let found = members::service::visible_membership(self.db(), workspace_id, user_id).await?;
+        let found = members::service::visible_membership(self.db(), workspace_id, user_id).await;
         if let Some(mut map) = cache.and_then(|c| c.memberships.lock().ok()) {
             map.insert(workspace_id.to_owned(), found.clone());
         }
-        found.ok_or(AppError::NotFound("workspace"))
+        found
     }
 }
 

@@ -166,6 +166,7 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        crate::jobs::spawn(&self.state).map_err(std::io::Error::other)?;
         tracing::info!("listening on http://{}", self.listener.local_addr()?);
         axum::serve(self.listener, router(self.state))
             .with_graceful_shutdown(shutdown)

@@ -21,6 +21,8 @@ enum Command {
     Migrate,
     /// Print the GraphQL schema (SDL).
     Schema,
+    /// Permanently delete workspaces whose 30-day grace period is over.
+    Purge,
 }
 
 #[tokio::main]
@@ -39,6 +41,12 @@ async fn main() -> anyhow::Result<()> {
             let db = atrium::db::connect(&config.database_url, 1).await?;
             atrium::db::migrate(&db).await?;
             tracing::info!("migrations applied");
+        }
+        Command::Purge => {
+            let db = atrium::db::connect(&config.database_url, 1).await?;
+            atrium::db::migrate(&db).await?;
+            let purged = atrium::workspaces::service::purge_expired(&db).await?;
+            tracing::info!(purged, "purge finished");
         }
         Command::Serve | Command::Schema => {
             Server::build(config).await?.run(shutdown_signal()).await?;

@@ -6,12 +6,15 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::jwt::Keys;
 use crate::config::Config;
+use crate::mail::MailSignal;
 
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
     pub config: Arc<Config>,
     pub keys: Arc<Keys>,
+    /// Wakes the mail worker after a commit that queued mail.
+    pub mail: MailSignal,
 }
 
 impl AppState {
@@ -21,6 +24,7 @@ impl AppState {
             db,
             config: Arc::new(config),
             keys,
+            mail: MailSignal::default(),
         }
     }
 }

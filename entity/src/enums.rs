@@ -49,3 +49,18 @@ pub enum Visibility {
     #[sea_orm(string_value = "PRIVATE")]
     Private,
 }
+
+/// Stored status of an invitation. An expired invitation is stored as
+/// PENDING until the sweep records its expiry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum InvitationStatus {
+    #[sea_orm(string_value = "PENDING")]
+    Pending,
+    #[sea_orm(string_value = "ACCEPTED")]
+    Accepted,
+    #[sea_orm(string_value = "REVOKED")]
+    Revoked,
+    #[sea_orm(string_value = "EXPIRED")]
+    Expired,
+}

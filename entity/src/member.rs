@@ -2,7 +2,7 @@ use sea_orm::entity::prelude::*;
 
 use crate::enums::{MemberStatus, Role};
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "members")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
@@ -12,6 +12,14 @@ pub struct Model {
     pub role: Role,
     pub status: MemberStatus,
     pub joined_at: DateTimeUtc,
+    /// A custom role whose preset replaces the built-in role's defaults.
+    pub custom_role_id: Option<String>,
+    /// This member's own per-area overrides: `{"BILLING": "VIEW"}`.
+    pub area_access: Option<Json>,
+    /// True: every workroom; false: only `workroom_access`; null: inherit.
+    pub all_workrooms: Option<bool>,
+    /// Per-workroom levels when not all: `{"<workroom id>": "FULL"}`.
+    pub workroom_access: Option<Json>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

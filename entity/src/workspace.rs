@@ -2,7 +2,7 @@ use sea_orm::entity::prelude::*;
 
 use crate::enums::{Plan, Visibility};
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "workspaces")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
@@ -19,6 +19,10 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub deleted_at: Option<DateTimeUtc>,
     pub purge_after: Option<DateTimeUtc>,
+    /// Whether admins manage billing, or only the owner.
+    pub admins_manage_billing: bool,
+    /// Navigation keys hidden per role: `{"MEMBER": ["analytics"]}`.
+    pub hidden_navigation: Option<Json>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -25,6 +25,14 @@ impl requires {
                 args.insert("area".to_owned(), InputType::to_value(&area));
                 args.insert("access".to_owned(), InputType::to_value(&access));
             }
+            Requirement::Workroom(access) => {
+                args.insert(
+                    "area".to_owned(),
+                    InputType::to_value(&super::Area::Projects),
+                );
+                args.insert("access".to_owned(), InputType::to_value(&access));
+                args.insert("perWorkroom".to_owned(), Value::Boolean(true));
+            }
             Requirement::Role(role) => {
                 let role = super::Role::from(role);
                 args.insert("role".to_owned(), InputType::to_value(&role));

@@ -1,9 +1,8 @@
 //! A caller's membership of one workspace, and what it allows.
 
-use entity::enums::MemberStatus;
-use entity::{member, workspace};
+use entity::{custom_role, member, workspace};
 
-use super::{Access, Area, Capability, Requirement, role_default};
+use super::{Access, Area, Capability, DbRole, Effective, Requirement, role_rank};
 use crate::error::{AppError, AppResult};
 
 /// The caller's membership, loaded from the database for this request.
@@ -11,9 +10,25 @@ use crate::error::{AppError, AppResult};
 pub struct Membership {
     pub workspace: workspace::Model,
     pub member: member::Model,
+    pub custom_role: Option<custom_role::Model>,
+    pub effective: Effective,
 }
 
 impl Membership {
+    pub fn new(
+        workspace: workspace::Model,
+        member: member::Model,
+        custom_role: Option<custom_role::Model>,
+    ) -> Self {
+        let effective = Effective::compute(&workspace, &member, custom_role.as_ref());
+        Self {
+            workspace,
+            member,
+            custom_role,
+            effective,
+        }
+    }
+
     pub fn workspace_id(&self) -> &str {
         &self.workspace.id
     }
@@ -22,26 +37,49 @@ impl Membership {
         &self.member.user_id
     }
 
-    /// Effective access to an area.
-    pub fn access(&self, area: Area) -> Access {
-        role_default(self.member.role, area)
+    pub fn role(&self) -> DbRole {
+        self.member.role
     }
 
-    pub fn allows(&self, capability: Capability) -> bool {
-        if self.member.status != MemberStatus::Active {
-            return false;
-        }
+    /// Effective access to an area.
+    pub fn access(&self, area: Area) -> Access {
+        self.effective.area(area)
+    }
+
+    /// Effective access to one workroom.
+    pub fn workroom_access(&self, workroom_id: &str) -> Access {
+        self.effective.workroom(workroom_id)
+    }
+
+    fn meets(&self, capability: Capability, workroom_id: Option<&str>) -> bool {
         match capability.requirement() {
             Requirement::Member => true,
             Requirement::Area(area, level) => self.access(area) >= level,
-            Requirement::Role(role) => self.member.role == role,
+            Requirement::Workroom(level) => match workroom_id {
+                Some(id) => self.workroom_access(id) >= level,
+                None => self.access(Area::Projects) >= level,
+            },
+            Requirement::Role(role) => role_rank(self.role()) >= role_rank(role),
         }
+    }
+
+    pub fn allows(&self, capability: Capability) -> bool {
+        self.meets(capability, None)
     }
 
     /// Fails with FORBIDDEN unless the membership allows the capability, and
     /// with WORKSPACE_DELETED for a write to a deleted workspace.
     pub fn require(&self, capability: Capability) -> AppResult<()> {
-        if !self.allows(capability) {
+        self.check(capability, None)
+    }
+
+    /// Like `require`, for a capability on one workroom.
+    pub fn require_in_workroom(&self, capability: Capability, workroom_id: &str) -> AppResult<()> {
+        self.check(capability, Some(workroom_id))
+    }
+
+    fn check(&self, capability: Capability, workroom_id: Option<&str>) -> AppResult<()> {
+        if !self.meets(capability, workroom_id) {
             return Err(AppError::Forbidden("your role does not allow this"));
         }
         if capability.writes() && self.workspace.deleted_at.is_some() {
@@ -54,7 +92,26 @@ impl Membership {
 /// May the viewer change a thing another member created? Owners and admins
 /// edit anything; others edit only what they created themselves.
 pub fn can_edit_created_by(viewer: &Membership, created_by: Option<&str>) -> bool {
-    use entity::enums::Role;
-    matches!(viewer.member.role, Role::Owner | Role::Admin)
+    matches!(viewer.role(), DbRole::Owner | DbRole::Admin)
         || created_by.is_some_and(|author| author == viewer.user_id())
+}
+
+/// May the actor give `target_role` to someone, or act on a member holding
+/// `current_role`? Nobody reaches above their own role, and only the owner
+/// touches the owner.
+pub fn can_manage_role(actor: &Membership, current_role: DbRole, target_role: DbRole) -> bool {
+    let mine = role_rank(actor.role());
+    current_role != DbRole::Owner
+        && role_rank(current_role) <= mine
+        && role_rank(target_role) <= mine
+}
+
+/// Does a set of area levels stay within what the actor holds itself?
+pub fn within_own_access<'a>(
+    actor: &Membership,
+    levels: impl IntoIterator<Item = (&'a Area, &'a Access)>,
+) -> bool {
+    levels
+        .into_iter()
+        .all(|(area, level)| *level <= actor.access(*area))
 }

@@ -3,19 +3,36 @@
 //! here.
 
 mod directive;
+mod effective;
 mod guard;
 mod membership;
 mod policy;
 
 use async_graphql::Enum;
 pub use directive::requires;
+pub use effective::{
+    AreaMap, Effective, WorkroomMap, WorkroomScope, area_map, cap_for_role, to_json, workroom_map,
+};
 pub use entity::enums::Role as DbRole;
 pub use guard::Require;
-pub use membership::{Membership, can_edit_created_by};
+pub use membership::{Membership, can_edit_created_by, can_manage_role, within_own_access};
 pub use policy::{Capability, Requirement};
 
 /// A settings area of a workspace.
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(
+    Enum,
+    Copy,
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Area {
     General,
     Integrations,
@@ -46,7 +63,20 @@ impl Area {
 
 /// How far a member reaches into an area: NONE hides it, VIEW reads it,
 /// FULL reads and writes it.
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Enum,
+    Copy,
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Access {
     None,
     View,

@@ -16,8 +16,24 @@ pub enum Capability {
     ReadCredits,
     ReadWorkrooms,
     CreateWorkroom,
+    ReadWorkroom,
     UpdateWorkroom,
     ReadActivity,
+    InviteMembers,
+    ManageInvitations,
+    ChangeMemberRole,
+    SetMemberAccess,
+    RemoveMember,
+    BanMember,
+    LeaveWorkspace,
+    ReadRoles,
+    ManageRoles,
+    AssignRole,
+    ManageNavigation,
+    ManageBillingSetting,
+    TransferOwnership,
+    DeleteWorkspace,
+    RestoreWorkspace,
 }
 
 /// What a capability needs from the caller's membership.
@@ -27,7 +43,10 @@ pub enum Requirement {
     Member,
     /// At least this access to this area.
     Area(Area, Access),
-    /// A member holding this role exactly.
+    /// At least this access to the workroom in question (per-workroom
+    /// scopes, else the PROJECTS level).
+    Workroom(Access),
+    /// A role at least this high (OWNER: the owner alone).
     Role(DbRole),
 }
 
@@ -36,13 +55,21 @@ impl Capability {
         use Capability::*;
         use Requirement::Area as A;
         match self {
-            ReadWorkspace | ReadActivity => Requirement::Member,
+            ReadWorkspace | ReadActivity | LeaveWorkspace | ReadRoles => Requirement::Member,
             UpdateWorkspace => A(Area::General, Access::Full),
             ChangePlan => A(Area::Billing, Access::Full),
             ReadSeats | ReadMembers | ReadInvitations => A(Area::Members, Access::View),
+            InviteMembers | ManageInvitations | ChangeMemberRole | SetMemberAccess
+            | RemoveMember | BanMember | AssignRole => A(Area::Members, Access::Full),
             ReadCredits => A(Area::Billing, Access::View),
             ReadWorkrooms => A(Area::Projects, Access::View),
-            CreateWorkroom | UpdateWorkroom => A(Area::Projects, Access::Full),
+            CreateWorkroom => A(Area::Projects, Access::Full),
+            ReadWorkroom => Requirement::Workroom(Access::View),
+            UpdateWorkroom => Requirement::Workroom(Access::Full),
+            ManageRoles | ManageNavigation => Requirement::Role(DbRole::Admin),
+            ManageBillingSetting | TransferOwnership | DeleteWorkspace | RestoreWorkspace => {
+                Requirement::Role(DbRole::Owner)
+            }
         }
     }
 
@@ -59,18 +86,38 @@ impl Capability {
             ReadCredits => "credits.read",
             ReadWorkrooms => "workrooms.read",
             CreateWorkroom => "workroom.create",
+            ReadWorkroom => "workroom.read",
             UpdateWorkroom => "workroom.update",
             ReadActivity => "activity.read",
+            InviteMembers => "members.invite",
+            ManageInvitations => "invitations.manage",
+            ChangeMemberRole => "member.change_role",
+            SetMemberAccess => "member.set_access",
+            RemoveMember => "member.remove",
+            BanMember => "member.ban",
+            LeaveWorkspace => "workspace.leave",
+            ReadRoles => "roles.read",
+            ManageRoles => "roles.manage",
+            AssignRole => "role.assign",
+            ManageNavigation => "navigation.manage",
+            ManageBillingSetting => "billing.setting",
+            TransferOwnership => "workspace.transfer_ownership",
+            DeleteWorkspace => "workspace.delete",
+            RestoreWorkspace => "workspace.restore",
         }
     }
 
-    /// Whether the capability changes data (refused on a deleted workspace).
+    /// Whether the capability changes data, and so is refused on a deleted
+    /// workspace (restoring it is how one gets out of that state).
     pub fn writes(self) -> bool {
         use Capability::*;
         match self {
-            UpdateWorkspace | ChangePlan | CreateWorkroom | UpdateWorkroom => true,
+            UpdateWorkspace | ChangePlan | CreateWorkroom | UpdateWorkroom | InviteMembers
+            | ManageInvitations | ChangeMemberRole | SetMemberAccess | RemoveMember | BanMember
+            | LeaveWorkspace | ManageRoles | AssignRole | ManageNavigation
+            | ManageBillingSetting | TransferOwnership | DeleteWorkspace => true,
             ReadWorkspace | ReadSeats | ReadMembers | ReadInvitations | ReadCredits
-            | ReadWorkrooms | ReadActivity => false,
+            | ReadWorkrooms | ReadWorkroom | ReadActivity | ReadRoles | RestoreWorkspace => false,
         }
     }
 }

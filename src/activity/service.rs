@@ -3,6 +3,7 @@
 
 use chrono::Utc;
 use entity::activity_event;
+use sea_orm::sea_query::ExprTrait;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, NotSet,
     QueryFilter, QueryOrder, QuerySelect,
@@ -115,6 +116,13 @@ pub async fn page(
     let mut query = activity_event::Entity::find()
         .filter(activity_event::Column::WorkspaceId.eq(viewer.workspace_id()))
         .filter(activity_event::Column::Area.is_in(visible));
+    if let Some(readable) = viewer.effective.readable_workrooms() {
+        query = query.filter(
+            activity_event::Column::WorkroomId
+                .is_null()
+                .or(activity_event::Column::WorkroomId.is_in(readable)),
+        );
+    }
     if let Some(after) = after {
         query = query.filter(activity_event::Column::Seq.lt(parse_cursor(&after)?));
     }

@@ -8,7 +8,7 @@ pub mod password;
 pub mod service;
 pub mod tokens;
 
-pub use graphql::{AuthMutation, AuthQuery, User};
+pub use graphql::{AuthMutation, AuthPayload, AuthQuery, User};
 
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;

@@ -1,15 +1,20 @@
 //! Memberships: who belongs to a workspace, with which role, and what each
-//! member may reach.
+//! member may reach; the member lifecycle.
 
 pub mod service;
 
-use async_graphql::{Enum, ID, Object, SimpleObject};
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use entity::{member, user};
+use entity::{custom_role, member, user, workspace};
 
-use crate::access::{self, Access, Area, Role};
+use crate::access::{
+    Access, Area, Capability, Effective, Role, WorkroomScope, requires, workroom_map,
+};
 use crate::auth::User;
-use crate::graphql::PageInfo;
+use crate::error::AppResult;
+use crate::graphql::{ContextExt, PageInfo, id_arg};
+use crate::roles::CustomRole;
+use crate::workspaces::Workspace;
 
 /// Whether a member may act.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -23,6 +28,28 @@ pub enum MemberStatus {
 pub struct Member {
     pub model: member::Model,
     pub user: user::Model,
+    pub custom_role: Option<custom_role::Model>,
+    effective: Effective,
+    hidden_navigation: Vec<String>,
+}
+
+impl Member {
+    pub fn new(
+        workspace: &workspace::Model,
+        model: member::Model,
+        user: user::Model,
+        custom_role: Option<custom_role::Model>,
+    ) -> Self {
+        let effective = service::effective_of(workspace, &model, custom_role.as_ref());
+        let hidden_navigation = service::hidden_navigation(workspace, model.role);
+        Self {
+            model,
+            user,
+            custom_role,
+            effective,
+            hidden_navigation,
+        }
+    }
 }
 
 #[Object]
@@ -35,8 +62,14 @@ impl Member {
         User(self.user.clone())
     }
 
+    /// The built-in role (a custom role's base role for its holders).
     async fn role(&self) -> Role {
         self.model.role.into()
+    }
+
+    /// The custom role whose preset applies, if any.
+    async fn custom_role(&self) -> Option<CustomRole> {
+        self.custom_role.clone().map(CustomRole)
     }
 
     async fn status(&self) -> MemberStatus {
@@ -47,23 +80,68 @@ impl Member {
         self.model.joined_at
     }
 
-    /// Effective access per area: the role's defaults.
+    /// Effective access per area: role defaults (or the custom role's preset),
+    /// then this member's overrides; admins and the owner bypass scopes.
     async fn access(&self) -> Vec<AreaAccess> {
-        Area::ALL
-            .into_iter()
-            .map(|area| AreaAccess {
-                area,
-                access: access::role_default(self.model.role, area),
-            })
+        self.effective
+            .areas()
+            .map(|(area, access)| AreaAccess { area, access })
             .collect()
+    }
+
+    /// True when the member reaches every workroom at its PROJECTS level.
+    async fn all_workrooms(&self) -> bool {
+        matches!(self.effective.scope(), WorkroomScope::All)
+    }
+
+    /// The selected workrooms and their levels, when not all.
+    async fn workrooms(&self) -> Vec<WorkroomAccess> {
+        match self.effective.scope() {
+            WorkroomScope::All => Vec::new(),
+            WorkroomScope::Selected(list) => {
+                let mut list: Vec<WorkroomAccess> = list
+                    .iter()
+                    .map(|(id, access)| WorkroomAccess {
+                        workroom_id: ID(id.clone()),
+                        access: *access,
+                    })
+                    .collect();
+                list.sort_by(|a, b| a.workroom_id.0.cmp(&b.workroom_id.0));
+                list
+            }
+        }
+    }
+
+    /// Navigation keys the client should hide for this member.
+    async fn hidden_navigation(&self) -> &[String] {
+        &self.hidden_navigation
     }
 }
 
 /// One area and the access held to it.
-#[derive(SimpleObject)]
+#[derive(SimpleObject, Clone)]
 pub struct AreaAccess {
     pub area: Area,
     pub access: Access,
+}
+
+/// One workroom and the access held to it.
+#[derive(SimpleObject, Clone)]
+pub struct WorkroomAccess {
+    pub workroom_id: ID,
+    pub access: Access,
+}
+
+impl WorkroomAccess {
+    pub fn list(json: &serde_json::Value) -> Vec<Self> {
+        workroom_map(Some(json))
+            .into_iter()
+            .map(|(id, access)| Self {
+                workroom_id: ID(id),
+                access,
+            })
+            .collect()
+    }
 }
 
 /// A page of members, oldest first.
@@ -73,4 +151,105 @@ pub struct MemberConnection {
     pub page_info: PageInfo,
     /// Members in the whole workspace, across pages.
     pub total_count: u64,
+}
+
+#[derive(InputObject, Clone, Copy)]
+pub struct AreaAccessInput {
+    pub area: Area,
+    pub access: Access,
+}
+
+#[derive(InputObject, Clone)]
+pub struct WorkroomAccessInput {
+    pub workroom_id: ID,
+    pub access: Access,
+}
+
+/// Absent fields stay as they are; `areas: []` drops every override.
+#[derive(InputObject)]
+pub struct SetMemberAccessInput {
+    pub member_id: ID,
+    /// Overrides of the role's defaults.
+    pub areas: Option<Vec<AreaAccessInput>>,
+    /// True: every workroom; false: only `workrooms`.
+    pub all_workrooms: Option<bool>,
+    pub workrooms: Option<Vec<WorkroomAccessInput>>,
+}
+
+#[derive(Default)]
+pub struct MemberMutation;
+
+#[Object]
+impl MemberMutation {
+    /// Gives a member a built-in role. OWNER is reached only by transfer;
+    /// nobody grants a role above their own; admins cannot demote themselves.
+    #[graphql(directive = requires::apply(Capability::ChangeMemberRole))]
+    async fn change_member_role(
+        &self,
+        ctx: &Context<'_>,
+        member_id: ID,
+        role: Role,
+    ) -> AppResult<Member> {
+        service::change_role(ctx.db(), ctx.user_id()?, &member_id, role.into()).await
+    }
+
+    /// Gives a member a custom role of the workspace.
+    #[graphql(directive = requires::apply(Capability::AssignRole))]
+    async fn assign_role(
+        &self,
+        ctx: &Context<'_>,
+        member_id: ID,
+        role_id: ID,
+    ) -> AppResult<Member> {
+        service::assign_role(ctx.db(), ctx.user_id()?, &member_id, &role_id).await
+    }
+
+    /// Sets a member's own area overrides and workroom access.
+    #[graphql(directive = requires::apply(Capability::SetMemberAccess))]
+    async fn set_member_access(
+        &self,
+        ctx: &Context<'_>,
+        input: SetMemberAccessInput,
+    ) -> AppResult<Member> {
+        service::set_access(ctx.db(), ctx.user_id()?, input).await
+    }
+
+    /// Removes a member; access ends with the next request.
+    #[graphql(directive = requires::apply(Capability::RemoveMember))]
+    async fn remove_member(&self, ctx: &Context<'_>, member_id: ID) -> AppResult<Member> {
+        service::remove(ctx.db(), ctx.user_id()?, &member_id).await
+    }
+
+    #[graphql(directive = requires::apply(Capability::BanMember))]
+    async fn ban_member(&self, ctx: &Context<'_>, member_id: ID) -> AppResult<Member> {
+        service::set_banned(ctx.db(), ctx.user_id()?, &member_id, true).await
+    }
+
+    /// Lifts a ban; the member takes a seat again.
+    #[graphql(directive = requires::apply(Capability::BanMember))]
+    async fn unban_member(&self, ctx: &Context<'_>, member_id: ID) -> AppResult<Member> {
+        service::set_banned(ctx.db(), ctx.user_id()?, &member_id, false).await
+    }
+
+    /// Leaves a workspace; the owner must transfer ownership first.
+    #[graphql(directive = requires::apply(Capability::LeaveWorkspace))]
+    async fn leave_workspace(&self, ctx: &Context<'_>, workspace_id: ID) -> AppResult<bool> {
+        let id = id_arg("workspaceId", &workspace_id)?;
+        service::leave(ctx.db(), ctx.user_id()?, id).await?;
+        Ok(true)
+    }
+
+    /// Hands the workspace to another active member; you become ADMIN.
+    #[graphql(directive = requires::apply(Capability::TransferOwnership))]
+    async fn transfer_ownership(
+        &self,
+        ctx: &Context<'_>,
+        workspace_id: ID,
+        to_member_id: ID,
+    ) -> AppResult<Workspace> {
+        let id = id_arg("workspaceId", &workspace_id)?;
+        let viewer =
+            service::transfer_ownership(ctx.db(), ctx.user_id()?, id, &to_member_id).await?;
+        Ok(Workspace { viewer })
+    }
 }

@@ -1,29 +1,40 @@
-//! Membership rules and writes.
+//! Membership rules and writes: joining, roles, scopes, removal, bans,
+//! leaving and ownership transfer.
 
 use std::collections::HashMap;
 
 use chrono::Utc;
 use entity::enums::{MemberStatus, Role as DbRole};
-use entity::{member, user, workspace};
+use entity::{custom_role, member, user, workroom, workspace};
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait,
-    DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    DatabaseConnection, EntityTrait, IntoActiveModel, ModelTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
+use serde_json::Value;
 
-use super::{Member, MemberConnection};
-use crate::access::{Area, Membership};
+use super::{Member, MemberConnection, SetMemberAccessInput};
+use crate::access::{
+    Access, Area, AreaMap, Capability, Effective, Membership, WorkroomMap, can_manage_role,
+    to_json, within_own_access,
+};
 use crate::activity::{self, Changes, NewEvent};
 use crate::auth::tokens::new_id;
 use crate::db::begin_write;
 use crate::error::{AppError, AppResult};
-use crate::graphql::PageInfo;
+use crate::graphql::{PageInfo, id_arg};
 use crate::workspaces;
 
-/// Whether this membership lets its holder see the workspace at all: active
-/// members do; a deleted workspace stays visible to its owner alone.
-fn visible(workspace: &workspace::Model, member: &member::Model) -> bool {
-    member.status == MemberStatus::Active
-        && (workspace.deleted_at.is_none() || member.role == DbRole::Owner)
+/// Whether a membership lets its holder into the workspace: banned members
+/// are refused; a deleted workspace admits its owner alone.
+fn admit(workspace: &workspace::Model, member: &member::Model) -> AppResult<()> {
+    if member.status == MemberStatus::Banned {
+        return Err(AppError::Forbidden("you are banned from this workspace"));
+    }
+    if workspace.deleted_at.is_some() && member.role != DbRole::Owner {
+        return Err(AppError::WorkspaceDeleted);
+    }
+    Ok(())
 }
 
 async fn find_member(
@@ -38,34 +49,52 @@ async fn find_member(
         .await?)
 }
 
-/// The caller's membership of a workspace it may see, read without locks.
+async fn custom_role_of(
+    db: &impl ConnectionTrait,
+    member: &member::Model,
+) -> AppResult<Option<custom_role::Model>> {
+    match &member.custom_role_id {
+        Some(id) => Ok(custom_role::Entity::find_by_id(id).one(db).await?),
+        None => Ok(None),
+    }
+}
+
+async fn membership_of(
+    db: &impl ConnectionTrait,
+    workspace: workspace::Model,
+    user_id: &str,
+) -> AppResult<Membership> {
+    let member = find_member(db, &workspace.id, user_id)
+        .await?
+        .ok_or(AppError::NotFound("workspace"))?;
+    admit(&workspace, &member)?;
+    let custom_role = custom_role_of(db, &member).await?;
+    Ok(Membership::new(workspace, member, custom_role))
+}
+
+/// The caller's membership of a workspace, read without locks. NOT_FOUND
+/// unless the caller belongs to it.
 pub async fn visible_membership(
     db: &impl ConnectionTrait,
     workspace_id: &str,
     user_id: &str,
-) -> AppResult<Option<Membership>> {
-    let Some(workspace) = workspace::Entity::find_by_id(workspace_id).one(db).await? else {
-        return Ok(None);
-    };
-    let member = find_member(db, workspace_id, user_id).await?;
-    Ok(member
-        .filter(|m| visible(&workspace, m))
-        .map(|member| Membership { workspace, member }))
+) -> AppResult<Membership> {
+    let workspace = workspace::Entity::find_by_id(workspace_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("workspace"))?;
+    membership_of(db, workspace, user_id).await
 }
 
 /// Inside a write transaction: locks the workspace, then reads the caller's
-/// membership. NOT_FOUND when the caller may not see the workspace.
+/// membership. NOT_FOUND unless the caller belongs to it.
 pub async fn locked_membership(
     db: &impl ConnectionTrait,
     workspace_id: &str,
     user_id: &str,
 ) -> AppResult<Membership> {
     let workspace = workspaces::service::lock(db, workspace_id).await?;
-    let member = find_member(db, workspace_id, user_id)
-        .await?
-        .filter(|m| visible(&workspace, m))
-        .ok_or(AppError::NotFound("workspace"))?;
-    Ok(Membership { workspace, member })
+    membership_of(db, workspace, user_id).await
 }
 
 /// Active members, the seats in use.
@@ -77,8 +106,30 @@ pub async fn count_active(db: &impl ConnectionTrait, workspace_id: &str) -> AppR
         .await?)
 }
 
+/// How someone joins: a built-in role, maybe a custom role, maybe scopes.
+#[derive(Clone, Debug)]
+pub struct JoinAs {
+    pub role: DbRole,
+    pub custom_role_id: Option<String>,
+    pub area_access: Option<Value>,
+    pub all_workrooms: Option<bool>,
+    pub workroom_access: Option<Value>,
+}
+
+impl JoinAs {
+    pub fn role(role: DbRole) -> Self {
+        Self {
+            role,
+            custom_role_id: None,
+            area_access: None,
+            all_workrooms: None,
+            workroom_access: None,
+        }
+    }
+}
+
 /// Adds a user to a workspace with a role, in its own transaction, holding
-/// the seat limit. Invitations end here once accepted.
+/// the seat limit.
 pub async fn add_member(
     db: &DatabaseConnection,
     workspace_id: &str,
@@ -87,35 +138,52 @@ pub async fn add_member(
 ) -> AppResult<member::Model> {
     let txn = begin_write(db).await?;
     let workspace = workspaces::service::lock(&txn, workspace_id).await?;
-    let member = join(&txn, &workspace, user_id, role).await?;
+    let member = join(&txn, &workspace, user_id, JoinAs::role(role), 0).await?;
     txn.commit().await?;
     Ok(member)
 }
 
 /// Adds a member inside the caller's transaction, which must hold the
 /// workspace lock; checks the seat limit and records `member.joined`.
+/// `freed` seats are released by the same change (an accepted invitation).
 pub async fn join(
     db: &impl ConnectionTrait,
     workspace: &workspace::Model,
     user_id: &str,
-    role: DbRole,
+    how: JoinAs,
+    freed: u64,
 ) -> AppResult<member::Model> {
     if workspace.deleted_at.is_some() {
         return Err(AppError::WorkspaceDeleted);
     }
-    if role == DbRole::Owner {
+    if how.role == DbRole::Owner {
         return Err(AppError::bad_input(
             "role",
             "ownership is only ever transferred",
         ));
     }
-    if find_member(db, &workspace.id, user_id).await?.is_some() {
-        return Err(AppError::Conflict(
-            "already a member of this workspace".into(),
-        ));
+    if let Some(existing) = find_member(db, &workspace.id, user_id).await? {
+        return Err(if existing.status == MemberStatus::Banned {
+            AppError::Forbidden("banned from this workspace")
+        } else {
+            AppError::Conflict("already a member of this workspace".into())
+        });
     }
-    workspaces::service::ensure_seats(db, workspace, 1).await?;
-    let member = insert(db, &workspace.id, user_id, role).await?;
+    workspaces::service::ensure_seats(db, workspace, 1, freed).await?;
+    let member = member::ActiveModel {
+        id: Set(new_id()),
+        workspace_id: Set(workspace.id.clone()),
+        user_id: Set(user_id.to_owned()),
+        role: Set(how.role),
+        status: Set(MemberStatus::Active),
+        joined_at: Set(Utc::now()),
+        custom_role_id: Set(how.custom_role_id),
+        area_access: Set(how.area_access),
+        all_workrooms: Set(how.all_workrooms),
+        workroom_access: Set(how.workroom_access),
+    }
+    .insert(db)
+    .await?;
     activity::service::record(
         db,
         NewEvent {
@@ -126,64 +194,99 @@ pub async fn join(
             target_type: "member",
             target_id: Some(&member.id),
             workroom_id: None,
-            changes: Changes::default().created("role", role.to_value()),
+            changes: Changes::default().created("role", how.role.to_value()),
         },
     )
     .await?;
     Ok(member)
 }
 
-/// Writes a membership row; rules are the caller's.
-pub async fn insert(
+/// The owner row of a new workspace.
+pub async fn insert_owner(
     db: &impl ConnectionTrait,
     workspace_id: &str,
     user_id: &str,
-    role: DbRole,
 ) -> AppResult<member::Model> {
     Ok(member::ActiveModel {
         id: Set(new_id()),
         workspace_id: Set(workspace_id.to_owned()),
         user_id: Set(user_id.to_owned()),
-        role: Set(role),
+        role: Set(DbRole::Owner),
         status: Set(MemberStatus::Active),
         joined_at: Set(Utc::now()),
+        custom_role_id: Set(None),
+        area_access: Set(None),
+        all_workrooms: Set(None),
+        workroom_access: Set(None),
     }
     .insert(db)
     .await?)
 }
 
-/// Pairs members with their accounts in one query.
+/// Makes GraphQL members: each with its account and effective access.
 pub async fn with_users(
     db: &impl ConnectionTrait,
+    workspace: &workspace::Model,
     members: Vec<member::Model>,
 ) -> AppResult<Vec<Member>> {
-    let ids: Vec<String> = members.iter().map(|m| m.user_id.clone()).collect();
+    let user_ids: Vec<String> = members.iter().map(|m| m.user_id.clone()).collect();
     let mut users: HashMap<String, user::Model> = user::Entity::find()
-        .filter(user::Column::Id.is_in(ids))
+        .filter(user::Column::Id.is_in(user_ids))
         .all(db)
         .await?
         .into_iter()
         .map(|u| (u.id.clone(), u))
         .collect();
+    let role_ids: Vec<String> = members
+        .iter()
+        .filter_map(|m| m.custom_role_id.clone())
+        .collect();
+    let roles: HashMap<String, custom_role::Model> = if role_ids.is_empty() {
+        HashMap::new()
+    } else {
+        custom_role::Entity::find()
+            .filter(custom_role::Column::Id.is_in(role_ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|r| (r.id.clone(), r))
+            .collect()
+    };
     members
         .into_iter()
         .map(|model| {
             let user = users
                 .remove(&model.user_id)
                 .ok_or_else(|| AppError::internal(anyhow::anyhow!("member without user")))?;
-            Ok(Member { model, user })
+            let custom_role = model
+                .custom_role_id
+                .as_ref()
+                .and_then(|id| roles.get(id))
+                .cloned();
+            Ok(Member::new(workspace, model, user, custom_role))
         })
         .collect()
+}
+
+pub async fn one(
+    db: &impl ConnectionTrait,
+    workspace: &workspace::Model,
+    member: member::Model,
+) -> AppResult<Member> {
+    with_users(db, workspace, vec![member])
+        .await?
+        .pop()
+        .ok_or(AppError::NotFound("member"))
 }
 
 /// A page of the workspace's members in joining order (ids are time-ordered).
 pub async fn page(
     db: &impl ConnectionTrait,
-    workspace_id: &str,
+    workspace: &workspace::Model,
     first: u64,
     after: Option<String>,
 ) -> AppResult<MemberConnection> {
-    let base = member::Entity::find().filter(member::Column::WorkspaceId.eq(workspace_id));
+    let base = member::Entity::find().filter(member::Column::WorkspaceId.eq(&workspace.id));
     let total_count = base.clone().count(db).await?;
     let mut query = base;
     if let Some(after) = after {
@@ -198,11 +301,420 @@ pub async fn page(
     rows.truncate(first as usize);
     let end_cursor = rows.last().map(|m| m.id.clone());
     Ok(MemberConnection {
-        nodes: with_users(db, rows).await?,
+        nodes: with_users(db, workspace, rows).await?,
         page_info: PageInfo {
             has_next_page,
             end_cursor,
         },
         total_count,
     })
+}
+
+/// In a write transaction: the member `member_id` and the actor's locked
+/// membership of its workspace. NOT_FOUND unless the actor belongs there.
+async fn actor_and_target(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+    member_id: &str,
+) -> AppResult<(Membership, member::Model)> {
+    let member_id = id_arg("memberId", member_id)?;
+    let target = member::Entity::find_by_id(member_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("member"))?;
+    let actor = locked_membership(db, &target.workspace_id, user_id)
+        .await
+        .map_err(|e| match e {
+            AppError::NotFound(_) => AppError::NotFound("member"),
+            other => other,
+        })?;
+    // Read again now that the workspace is locked.
+    let target = member::Entity::find_by_id(member_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("member"))?;
+    Ok((actor, target))
+}
+
+async fn record_member_event(
+    db: &impl ConnectionTrait,
+    actor: &Membership,
+    action: &'static str,
+    target: &member::Model,
+    changes: Changes,
+) -> AppResult<()> {
+    activity::service::record(
+        db,
+        NewEvent {
+            workspace_id: actor.workspace_id(),
+            actor_id: Some(actor.user_id()),
+            action,
+            area: Area::Members,
+            target_type: "member",
+            target_id: Some(&target.id),
+            workroom_id: None,
+            changes,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+fn ensure_may_act_on(actor: &Membership, target: &member::Model) -> AppResult<()> {
+    if target.role == DbRole::Owner {
+        return Err(AppError::Forbidden(
+            "only an ownership transfer changes the owner",
+        ));
+    }
+    if !can_manage_role(actor, target.role, target.role) {
+        return Err(AppError::Forbidden("this member's role is above yours"));
+    }
+    Ok(())
+}
+
+/// Gives a member a built-in role (and drops any custom role).
+pub async fn change_role(
+    db: &DatabaseConnection,
+    user_id: &str,
+    member_id: &str,
+    role: DbRole,
+) -> AppResult<Member> {
+    let txn = begin_write(db).await?;
+    let (actor, target) = actor_and_target(&txn, user_id, member_id).await?;
+    actor.require(Capability::ChangeMemberRole)?;
+    if role == DbRole::Owner {
+        return Err(AppError::bad_input(
+            "role",
+            "ownership moves only with transferOwnership",
+        ));
+    }
+    ensure_may_act_on(&actor, &target)?;
+    if !can_manage_role(&actor, target.role, role) {
+        return Err(AppError::Forbidden("nobody grants a role above their own"));
+    }
+    if target.user_id == actor.user_id() && role != DbRole::Admin {
+        return Err(AppError::Forbidden(
+            "you cannot demote yourself below ADMIN",
+        ));
+    }
+    let changes = Changes::default()
+        .field("role", target.role.to_value(), role.to_value())
+        .field("customRoleId", target.custom_role_id.clone(), None);
+    let mut row = target.clone().into_active_model();
+    row.role = Set(role);
+    row.custom_role_id = Set(None);
+    let updated = row.update(&txn).await?;
+    if !changes.is_empty() {
+        record_member_event(&txn, &actor, "member.role_changed", &updated, changes).await?;
+    }
+    let member = one(&txn, &actor.workspace, updated).await?;
+    txn.commit().await?;
+    Ok(member)
+}
+
+/// Gives a member a custom role.
+pub async fn assign_role(
+    db: &DatabaseConnection,
+    user_id: &str,
+    member_id: &str,
+    role_id: &str,
+) -> AppResult<Member> {
+    let txn = begin_write(db).await?;
+    let (actor, target) = actor_and_target(&txn, user_id, member_id).await?;
+    actor.require(Capability::AssignRole)?;
+    let role = custom_role::Entity::find_by_id(id_arg("roleId", role_id)?)
+        .one(&txn)
+        .await?
+        .filter(|r| r.workspace_id == actor.workspace_id())
+        .ok_or(AppError::NotFound("role"))?;
+    ensure_may_act_on(&actor, &target)?;
+    if target.user_id == actor.user_id() {
+        return Err(AppError::Forbidden(
+            "you cannot demote yourself below ADMIN",
+        ));
+    }
+    let preset = crate::access::area_map(Some(&role.area_access));
+    if !can_manage_role(&actor, target.role, role.base_role) || !within_own_access(&actor, &preset)
+    {
+        return Err(AppError::Forbidden("this role grants more than you hold"));
+    }
+    let changes = Changes::default()
+        .field("role", target.role.to_value(), role.base_role.to_value())
+        .field(
+            "customRoleId",
+            target.custom_role_id.clone(),
+            Some(role.id.clone()),
+        );
+    let mut row = target.clone().into_active_model();
+    row.role = Set(role.base_role);
+    row.custom_role_id = Set(Some(role.id.clone()));
+    let updated = row.update(&txn).await?;
+    if !changes.is_empty() {
+        record_member_event(&txn, &actor, "member.role_changed", &updated, changes).await?;
+    }
+    let member = one(&txn, &actor.workspace, updated).await?;
+    txn.commit().await?;
+    Ok(member)
+}
+
+/// Checks area levels against what the actor holds; returns them as stored.
+pub fn checked_areas(actor: &Membership, areas: &[(Area, Access)]) -> AppResult<AreaMap> {
+    let map: AreaMap = areas.iter().copied().collect();
+    if map.len() != areas.len() {
+        return Err(AppError::bad_input("areas", "each area at most once"));
+    }
+    if !within_own_access(actor, &map) {
+        return Err(AppError::Forbidden("nobody grants access above their own"));
+    }
+    Ok(map)
+}
+
+/// Checks workroom levels: each workroom of this workspace, none above what
+/// the actor reaches there.
+pub async fn checked_workrooms(
+    db: &impl ConnectionTrait,
+    actor: &Membership,
+    workrooms: &[(String, Access)],
+) -> AppResult<WorkroomMap> {
+    let map: WorkroomMap = workrooms.iter().cloned().collect();
+    if map.len() != workrooms.len() {
+        return Err(AppError::bad_input(
+            "workrooms",
+            "each workroom at most once",
+        ));
+    }
+    if map.len() > 500 {
+        return Err(AppError::bad_input("workrooms", "at most 500 workrooms"));
+    }
+    let ids: Vec<&String> = map.keys().collect();
+    let found = workroom::Entity::find()
+        .filter(workroom::Column::WorkspaceId.eq(actor.workspace_id()))
+        .filter(workroom::Column::Id.is_in(ids))
+        .count(db)
+        .await?;
+    if found != map.len() as u64 {
+        return Err(AppError::NotFound("workroom"));
+    }
+    if map
+        .iter()
+        .any(|(id, level)| *level > actor.workroom_access(id))
+    {
+        return Err(AppError::Forbidden("nobody grants access above their own"));
+    }
+    Ok(map)
+}
+
+/// Sets a member's own scopes: area overrides and workroom access.
+pub async fn set_access(
+    db: &DatabaseConnection,
+    user_id: &str,
+    input: SetMemberAccessInput,
+) -> AppResult<Member> {
+    let txn = begin_write(db).await?;
+    let (actor, target) = actor_and_target(&txn, user_id, &input.member_id).await?;
+    actor.require(Capability::SetMemberAccess)?;
+    ensure_may_act_on(&actor, &target)?;
+    let mut row = target.clone().into_active_model();
+    let mut changes = Changes::default();
+    if let Some(areas) = &input.areas {
+        let pairs: Vec<(Area, Access)> = areas.iter().map(|a| (a.area, a.access)).collect();
+        let map = checked_areas(&actor, &pairs)?;
+        let value = (!map.is_empty()).then(|| to_json(&map));
+        changes = changes.field("areas", target.area_access.clone(), value.clone());
+        row.area_access = Set(value);
+    }
+    if let Some(all) = input.all_workrooms {
+        changes = changes.field("allWorkrooms", target.all_workrooms, Some(all));
+        row.all_workrooms = Set(Some(all));
+    }
+    if let Some(workrooms) = &input.workrooms {
+        let pairs: Vec<(String, Access)> = workrooms
+            .iter()
+            .map(|w| (w.workroom_id.to_string(), w.access))
+            .collect();
+        let map = checked_workrooms(&txn, &actor, &pairs).await?;
+        let value = Some(to_json(&map));
+        changes = changes.field("workrooms", target.workroom_access.clone(), value.clone());
+        row.workroom_access = Set(value);
+    }
+    let updated = if changes.is_empty() {
+        target
+    } else {
+        let updated = row.update(&txn).await?;
+        record_member_event(&txn, &actor, "member.access_changed", &updated, changes).await?;
+        updated
+    };
+    let member = one(&txn, &actor.workspace, updated).await?;
+    txn.commit().await?;
+    Ok(member)
+}
+
+/// Removes a member at once; what they wrote and the audit trail stay.
+pub async fn remove(db: &DatabaseConnection, user_id: &str, member_id: &str) -> AppResult<Member> {
+    let txn = begin_write(db).await?;
+    let (actor, target) = actor_and_target(&txn, user_id, member_id).await?;
+    actor.require(Capability::RemoveMember)?;
+    if target.user_id == actor.user_id() {
+        return Err(AppError::bad_input(
+            "memberId",
+            "use leaveWorkspace to leave",
+        ));
+    }
+    ensure_may_act_on(&actor, &target)?;
+    let removed = one(&txn, &actor.workspace, target.clone()).await?;
+    target.clone().delete(&txn).await?;
+    record_member_event(
+        &txn,
+        &actor,
+        "member.removed",
+        &target,
+        Changes::default().field("role", Some(target.role.to_value()), None),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(removed)
+}
+
+/// Bans or unbans a member. A banned member cannot act, holds no seat, and
+/// cannot be invited again until unbanned.
+pub async fn set_banned(
+    db: &DatabaseConnection,
+    user_id: &str,
+    member_id: &str,
+    banned: bool,
+) -> AppResult<Member> {
+    let txn = begin_write(db).await?;
+    let (actor, target) = actor_and_target(&txn, user_id, member_id).await?;
+    actor.require(Capability::BanMember)?;
+    if target.user_id == actor.user_id() {
+        return Err(AppError::bad_input("memberId", "you cannot ban yourself"));
+    }
+    ensure_may_act_on(&actor, &target)?;
+    let (status, action) = if banned {
+        (MemberStatus::Banned, "member.banned")
+    } else {
+        (MemberStatus::Active, "member.unbanned")
+    };
+    let updated = if target.status == status {
+        target
+    } else {
+        if !banned {
+            workspaces::service::ensure_seats(&txn, &actor.workspace, 1, 0).await?;
+        }
+        let changes =
+            Changes::default().field("status", target.status.to_value(), status.to_value());
+        let mut row = target.into_active_model();
+        row.status = Set(status);
+        let updated = row.update(&txn).await?;
+        record_member_event(&txn, &actor, action, &updated, changes).await?;
+        updated
+    };
+    let member = one(&txn, &actor.workspace, updated).await?;
+    txn.commit().await?;
+    Ok(member)
+}
+
+/// Leaves a workspace; the owner must transfer ownership first.
+pub async fn leave(db: &DatabaseConnection, user_id: &str, workspace_id: &str) -> AppResult<()> {
+    let txn = begin_write(db).await?;
+    let actor = locked_membership(&txn, workspace_id, user_id).await?;
+    actor.require(Capability::LeaveWorkspace)?;
+    if actor.role() == DbRole::Owner {
+        return Err(AppError::Forbidden(
+            "the owner transfers ownership before leaving",
+        ));
+    }
+    actor.member.clone().delete(&txn).await?;
+    record_member_event(
+        &txn,
+        &actor,
+        "member.left",
+        &actor.member,
+        Changes::default(),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Hands the workspace to another active member; the old owner becomes
+/// ADMIN. The unique index on owners holds exactly one at every moment.
+pub async fn transfer_ownership(
+    db: &DatabaseConnection,
+    user_id: &str,
+    workspace_id: &str,
+    to_member_id: &str,
+) -> AppResult<Membership> {
+    let txn = begin_write(db).await?;
+    let actor = locked_membership(&txn, workspace_id, user_id).await?;
+    actor.require(Capability::TransferOwnership)?;
+    let target = member::Entity::find_by_id(id_arg("toMemberId", to_member_id)?)
+        .one(&txn)
+        .await?
+        .filter(|m| m.workspace_id == actor.workspace_id())
+        .ok_or(AppError::NotFound("member"))?;
+    if target.id == actor.member.id {
+        return Err(AppError::bad_input(
+            "toMemberId",
+            "you already own this workspace",
+        ));
+    }
+    if target.status != MemberStatus::Active {
+        return Err(AppError::bad_input(
+            "toMemberId",
+            "only an active member can own",
+        ));
+    }
+    let mut old = actor.member.clone().into_active_model();
+    old.role = Set(DbRole::Admin);
+    let old = old.update(&txn).await?;
+    let mut new = target.clone().into_active_model();
+    new.role = Set(DbRole::Owner);
+    new.custom_role_id = Set(None);
+    new.area_access = Set(None);
+    new.all_workrooms = Set(None);
+    new.workroom_access = Set(None);
+    new.update(&txn).await?;
+    activity::service::record(
+        &txn,
+        NewEvent {
+            workspace_id: actor.workspace_id(),
+            actor_id: Some(actor.user_id()),
+            action: "workspace.ownership_transferred",
+            area: Area::General,
+            target_type: "workspace",
+            target_id: Some(actor.workspace_id()),
+            workroom_id: None,
+            changes: Changes::default().field(
+                "ownerId",
+                actor.user_id().to_owned(),
+                target.user_id.clone(),
+            ),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(Membership::new(actor.workspace, old, None))
+}
+
+/// What a member of this role may not see in the navigation.
+pub fn hidden_navigation(workspace: &workspace::Model, role: DbRole) -> Vec<String> {
+    if role == DbRole::Owner {
+        return Vec::new();
+    }
+    workspace
+        .hidden_navigation
+        .as_ref()
+        .and_then(|v| v.get(role.to_value()))
+        .and_then(|keys| serde_json::from_value(keys.clone()).ok())
+        .unwrap_or_default()
+}
+
+/// The effective access of any member (not only the caller).
+pub fn effective_of(
+    workspace: &workspace::Model,
+    member: &member::Model,
+    custom_role: Option<&custom_role::Model>,
+) -> Effective {
+    Effective::compute(workspace, member, custom_role)
 }

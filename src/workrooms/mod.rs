@@ -96,7 +96,7 @@ impl WorkroomQuery {
         let id = id_arg("id", &id)?;
         let model = service::find(ctx.db(), id).await?;
         let viewer = ctx.membership(&model.workspace_id).await?;
-        service::ensure_visible(&viewer)?;
+        service::ensure_visible(&viewer, id)?;
         Ok(Some(Workroom { model, viewer }))
     }
 }

@@ -8,7 +8,9 @@ use sea_orm::{
 };
 
 use super::{CreateWorkroomInput, UpdateWorkroomInput, Workroom};
-use crate::access::{Area, Capability, Membership, can_edit_created_by};
+use crate::access::{
+    Access, Area, Capability, Membership, WorkroomScope, can_edit_created_by, to_json, workroom_map,
+};
 use crate::activity::{self, Changes, NewEvent};
 use crate::auth::tokens::new_id;
 use crate::db::begin_write;
@@ -27,17 +29,22 @@ pub async fn find(db: &impl ConnectionTrait, id: &str) -> AppResult<workroom::Mo
 }
 
 /// A workroom the viewer cannot read is NOT_FOUND, never FORBIDDEN.
-pub fn ensure_visible(viewer: &Membership) -> AppResult<()> {
-    if viewer.allows(Capability::ReadWorkrooms) {
+pub fn ensure_visible(viewer: &Membership, workroom_id: &str) -> AppResult<()> {
+    if viewer.workroom_access(workroom_id) >= Access::View {
         Ok(())
     } else {
         Err(AppError::NotFound("workroom"))
     }
 }
 
+/// The workrooms the viewer may read, scoped in SQL.
 pub async fn list(db: &impl ConnectionTrait, viewer: &Membership) -> AppResult<Vec<Workroom>> {
-    Ok(workroom::Entity::find()
-        .filter(workroom::Column::WorkspaceId.eq(viewer.workspace_id()))
+    let mut query =
+        workroom::Entity::find().filter(workroom::Column::WorkspaceId.eq(viewer.workspace_id()));
+    if let Some(readable) = viewer.effective.readable_workrooms() {
+        query = query.filter(workroom::Column::Id.is_in(readable));
+    }
+    Ok(query
         .order_by_asc(workroom::Column::Id)
         .all(db)
         .await?
@@ -97,6 +104,7 @@ pub async fn create(
     }
     .insert(&txn)
     .await?;
+    let viewer = grant_to_creator(&txn, viewer, &model.id).await?;
     activity::service::record(
         &txn,
         NewEvent {
@@ -127,8 +135,8 @@ pub async fn update(
     let txn = begin_write(db).await?;
     let workspace_id = find(&txn, id).await?.workspace_id;
     let viewer = members::service::locked_membership(&txn, &workspace_id, user_id).await?;
-    ensure_visible(&viewer)?;
-    viewer.require(Capability::UpdateWorkroom)?;
+    ensure_visible(&viewer, id)?;
+    viewer.require_in_workroom(Capability::UpdateWorkroom, id)?;
     // Read again under the workspace lock: this is the row we change.
     let before = find(&txn, id).await?;
     if !can_edit_created_by(&viewer, before.created_by.as_deref()) {
@@ -172,4 +180,34 @@ pub async fn update(
     };
     txn.commit().await?;
     Ok(Workroom { model, viewer })
+}
+
+/// A member limited to selected workrooms reaches, fully, the ones it makes.
+async fn grant_to_creator(
+    db: &impl ConnectionTrait,
+    viewer: Membership,
+    workroom_id: &str,
+) -> AppResult<Membership> {
+    if !matches!(viewer.effective.scope(), WorkroomScope::Selected(_)) {
+        return Ok(viewer);
+    }
+    let mut list = workroom_map(viewer.member.workroom_access.as_ref());
+    list.insert(workroom_id.to_owned(), Access::Full);
+    let mut row = viewer.member.clone().into_active_model();
+    row.workroom_access = Set(Some(to_json(&list)));
+    if viewer.member.all_workrooms.is_none() {
+        // Keep the custom role's selection as this member's own from now on.
+        if let Some(role) = &viewer.custom_role {
+            let mut inherited = workroom_map(Some(&role.workroom_access));
+            inherited.extend(list);
+            row.workroom_access = Set(Some(to_json(&inherited)));
+        }
+        row.all_workrooms = Set(Some(false));
+    }
+    let member = row.update(db).await?;
+    Ok(Membership::new(
+        viewer.workspace,
+        member,
+        viewer.custom_role,
+    ))
 }

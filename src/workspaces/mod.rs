@@ -4,12 +4,15 @@ pub mod service;
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
+use entity::enums::Role as DbRole;
 
-use crate::access::{Capability, Membership, Require, requires};
+use crate::access::{Capability, Membership, Require, Role, requires};
 use crate::activity::{self, ActivityConnection, ActivityFilter};
 use crate::error::{AppError, AppResult};
 use crate::graphql::{ContextExt, id_arg, page_size};
+use crate::invitations::{self, Invitation, InvitationStatus};
 use crate::members::{self, Member, MemberConnection};
+use crate::roles::{self, CustomRole};
 use crate::workrooms::{self, Workroom};
 
 /// A subscription plan; it sets the number of seats.
@@ -112,9 +115,9 @@ impl Workspace {
 
     /// The caller's own membership.
     async fn viewer_member(&self, ctx: &Context<'_>) -> AppResult<Option<Member>> {
-        let mut members =
-            members::service::with_users(ctx.db(), vec![self.viewer.member.clone()]).await?;
-        Ok(members.pop())
+        members::service::one(ctx.db(), self.model(), self.viewer.member.clone())
+            .await
+            .map(Some)
     }
 
     /// Members in joining order; `first` at most 100.
@@ -128,7 +131,60 @@ impl Workspace {
         first: Option<i32>,
         after: Option<String>,
     ) -> AppResult<MemberConnection> {
-        members::service::page(ctx.db(), &self.model().id, page_size(first)?, after).await
+        members::service::page(ctx.db(), self.model(), page_size(first)?, after).await
+    }
+
+    /// Invitations, newest first; PENDING lists only live ones, EXPIRED
+    /// those whose time is up.
+    #[graphql(
+        guard = "Require::new(Capability::ReadInvitations, &self.viewer)",
+        directive = requires::apply(Capability::ReadInvitations)
+    )]
+    async fn invitations(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<InvitationStatus>,
+    ) -> AppResult<Vec<Invitation>> {
+        Ok(
+            invitations::service::list(ctx.db(), &self.model().id, status.map(Into::into))
+                .await?
+                .into_iter()
+                .map(Invitation)
+                .collect(),
+        )
+    }
+
+    /// The workspace's custom roles.
+    #[graphql(
+        guard = "Require::new(Capability::ReadRoles, &self.viewer)",
+        directive = requires::apply(Capability::ReadRoles)
+    )]
+    async fn roles(&self, ctx: &Context<'_>) -> AppResult<Vec<CustomRole>> {
+        Ok(roles::service::list(ctx.db(), &self.model().id)
+            .await?
+            .into_iter()
+            .map(CustomRole)
+            .collect())
+    }
+
+    /// Whether admins manage billing (true) or only the owner.
+    async fn admins_manage_billing(&self) -> bool {
+        self.model().admins_manage_billing
+    }
+
+    /// Navigation keys hidden from each role.
+    #[graphql(
+        guard = "Require::new(Capability::ManageNavigation, &self.viewer)",
+        directive = requires::apply(Capability::ManageNavigation)
+    )]
+    async fn hidden_navigation(&self) -> Vec<HiddenNavigation> {
+        [DbRole::Admin, DbRole::Member, DbRole::Viewer]
+            .into_iter()
+            .map(|role| HiddenNavigation {
+                role: role.into(),
+                keys: members::service::hidden_navigation(self.model(), role),
+            })
+            .collect()
     }
 
     /// The shared credit pool.
@@ -169,6 +225,13 @@ impl Workspace {
         )
         .await
     }
+}
+
+/// The navigation keys hidden from one role.
+#[derive(SimpleObject)]
+pub struct HiddenNavigation {
+    pub role: Role,
+    pub keys: Vec<String>,
 }
 
 #[derive(InputObject)]
@@ -249,6 +312,57 @@ impl WorkspaceMutation {
         input: UpdateWorkspaceInput,
     ) -> AppResult<Workspace> {
         let viewer = service::update(ctx.db(), ctx.user_id()?, input).await?;
+        Ok(Workspace { viewer })
+    }
+
+    /// Deletes the workspace; `confirmName` must be its exact name. It can
+    /// be restored for 30 days, then it is purged with all its data.
+    #[graphql(directive = requires::apply(Capability::DeleteWorkspace))]
+    async fn delete_workspace(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        confirm_name: String,
+    ) -> AppResult<Workspace> {
+        let id = id_arg("id", &id)?;
+        let viewer = service::delete(ctx.state(), ctx.user_id()?, id, &confirm_name).await?;
+        Ok(Workspace { viewer })
+    }
+
+    #[graphql(directive = requires::apply(Capability::RestoreWorkspace))]
+    async fn restore_workspace(&self, ctx: &Context<'_>, id: ID) -> AppResult<Workspace> {
+        let id = id_arg("id", &id)?;
+        let viewer = service::restore(ctx.db(), ctx.user_id()?, id).await?;
+        Ok(Workspace { viewer })
+    }
+
+    /// Chooses whether admins manage billing, or only the owner.
+    #[graphql(directive = requires::apply(Capability::ManageBillingSetting))]
+    async fn set_admins_manage_billing(
+        &self,
+        ctx: &Context<'_>,
+        workspace_id: ID,
+        enabled: bool,
+    ) -> AppResult<Workspace> {
+        let id = id_arg("workspaceId", &workspace_id)?;
+        let viewer =
+            service::set_admins_manage_billing(ctx.db(), ctx.user_id()?, id, enabled).await?;
+        Ok(Workspace { viewer })
+    }
+
+    /// Hides navigation keys (such as `analytics`) from a role. `settings`
+    /// is never hidden, and the owner sees everything.
+    #[graphql(directive = requires::apply(Capability::ManageNavigation))]
+    async fn set_hidden_navigation(
+        &self,
+        ctx: &Context<'_>,
+        workspace_id: ID,
+        role: Role,
+        keys: Vec<String>,
+    ) -> AppResult<Workspace> {
+        let id = id_arg("workspaceId", &workspace_id)?;
+        let viewer =
+            service::set_hidden_navigation(ctx.db(), ctx.user_id()?, id, role.into(), keys).await?;
         Ok(Workspace { viewer })
     }
 

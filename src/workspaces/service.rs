@@ -1,6 +1,7 @@
 //! Workspace rules and writes: slugs, plans and seats, creation and updates.
 
 use chrono::Utc;
+use entity::custom_role;
 use entity::enums::{MemberStatus, Plan as DbPlan, Role as DbRole, Visibility as DbVisibility};
 use entity::{member, user, workspace};
 use sea_orm::{
@@ -15,7 +16,8 @@ use crate::auth::tokens::{new_id, random_token};
 use crate::db::begin_write;
 use crate::error::{AppError, AppResult};
 use crate::graphql::id_arg;
-use crate::members;
+use crate::state::AppState;
+use crate::{invitations, members};
 
 pub const SLUG_MIN: usize = 3;
 pub const SLUG_MAX: usize = 48;
@@ -49,21 +51,23 @@ pub async fn lock(db: &impl ConnectionTrait, id: &str) -> AppResult<workspace::M
 pub async fn seats(db: &impl ConnectionTrait, workspace: &workspace::Model) -> AppResult<Seats> {
     Ok(Seats {
         used: members::service::count_active(db, &workspace.id).await?,
-        pending: 0,
+        pending: invitations::service::count_pending(db, &workspace.id).await?,
         limit: seat_limit(workspace.plan),
     })
 }
 
-/// Fails with SEAT_LIMIT_REACHED unless `requested` more seats fit the plan.
-/// Call it holding the workspace lock.
+/// Fails with SEAT_LIMIT_REACHED unless `requested` more seats fit the plan,
+/// counting `freed` seats that the same change releases (an invitation being
+/// accepted). Call it holding the workspace lock.
 pub async fn ensure_seats(
     db: &impl ConnectionTrait,
     workspace: &workspace::Model,
     requested: u64,
+    freed: u64,
 ) -> AppResult<()> {
     let seats = seats(db, workspace).await?;
     match seats.limit {
-        Some(limit) if seats.used + seats.pending + requested > limit => {
+        Some(limit) if (seats.used + seats.pending + requested).saturating_sub(freed) > limit => {
             Err(AppError::SeatLimitReached {
                 used: seats.used,
                 pending: seats.pending,
@@ -93,14 +97,17 @@ pub async fn list_for_user(db: &DatabaseConnection, user_id: &str) -> AppResult<
             .into_iter()
             .map(|w| (w.id.clone(), w))
             .collect();
-    Ok(members
-        .into_iter()
-        .filter_map(|member| {
-            workspaces
-                .remove(&member.workspace_id)
-                .map(|workspace| Membership { workspace, member })
-        })
-        .collect())
+    let mut found = Vec::new();
+    for member in members {
+        if let Some(workspace) = workspaces.remove(&member.workspace_id) {
+            let custom_role = match &member.custom_role_id {
+                Some(id) => custom_role::Entity::find_by_id(id).one(db).await?,
+                None => None,
+            };
+            found.push(Membership::new(workspace, member, custom_role));
+        }
+    }
+    Ok(found)
 }
 
 pub async fn id_by_slug(db: &DatabaseConnection, slug: &str) -> AppResult<Option<String>> {
@@ -278,13 +285,15 @@ async fn insert_with_owner(
         plan: Set(DbPlan::FreeTrial),
         personal: Set(new.personal),
         credit_balance: Set(0),
+        admins_manage_billing: Set(true),
+        hidden_navigation: Set(None),
         created_at: Set(Utc::now()),
         deleted_at: Set(None),
         purge_after: Set(None),
     }
     .insert(db)
     .await?;
-    let member = members::service::insert(db, &workspace.id, &owner.id, DbRole::Owner).await?;
+    let member = members::service::insert_owner(db, &workspace.id, &owner.id).await?;
     activity::service::record(
         db,
         NewEvent {
@@ -301,7 +310,7 @@ async fn insert_with_owner(
         },
     )
     .await?;
-    Ok(Membership { workspace, member })
+    Ok(Membership::new(workspace, member, None))
 }
 
 /// The personal workspace every account gets at sign-up.
@@ -457,4 +466,234 @@ pub async fn change_plan(
     }
     txn.commit().await?;
     Ok(viewer)
+}
+
+/// Soft-deletes a workspace: it leaves every list and refuses writes at
+/// once; its owner can restore it until `purge_after`.
+pub async fn delete(
+    state: &AppState,
+    user_id: &str,
+    id: &str,
+    confirm_name: &str,
+) -> AppResult<Membership> {
+    let txn = begin_write(&state.db).await?;
+    let viewer = members::service::locked_membership(&txn, id, user_id).await?;
+    viewer.require(Capability::DeleteWorkspace)?;
+    if confirm_name != viewer.workspace.name {
+        return Err(AppError::bad_input(
+            "confirmName",
+            "type the workspace's exact name to delete it",
+        ));
+    }
+    let now = Utc::now();
+    let purge_after = now + state.config.deletion_grace;
+    let mut row = viewer.workspace.clone().into_active_model();
+    row.deleted_at = Set(Some(now));
+    row.purge_after = Set(Some(purge_after));
+    let workspace = row.update(&txn).await?;
+    record_workspace_event(
+        &txn,
+        &viewer,
+        "workspace.deleted",
+        Changes::default().field("deletedAt", None, Some(now.to_rfc3339())),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(Membership::new(
+        workspace,
+        viewer.member,
+        viewer.custom_role,
+    ))
+}
+
+pub async fn restore(db: &DatabaseConnection, user_id: &str, id: &str) -> AppResult<Membership> {
+    let txn = begin_write(db).await?;
+    let viewer = members::service::locked_membership(&txn, id, user_id).await?;
+    viewer.require(Capability::RestoreWorkspace)?;
+    let Some(deleted_at) = viewer.workspace.deleted_at else {
+        return Err(AppError::Conflict("this workspace is not deleted".into()));
+    };
+    if viewer
+        .workspace
+        .purge_after
+        .is_some_and(|t| t <= Utc::now())
+    {
+        return Err(AppError::NotFound("workspace"));
+    }
+    let mut row = viewer.workspace.clone().into_active_model();
+    row.deleted_at = Set(None);
+    row.purge_after = Set(None);
+    let workspace = row.update(&txn).await?;
+    record_workspace_event(
+        &txn,
+        &viewer,
+        "workspace.restored",
+        Changes::default().field("deletedAt", Some(deleted_at.to_rfc3339()), None),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(Membership::new(
+        workspace,
+        viewer.member,
+        viewer.custom_role,
+    ))
+}
+
+/// Permanently deletes the workspaces whose grace period is over, with all
+/// their rows. Returns how many went.
+pub async fn purge_expired(db: &DatabaseConnection) -> AppResult<u64> {
+    let due: Vec<String> = workspace::Entity::find()
+        .filter(workspace::Column::PurgeAfter.lte(Utc::now()))
+        .select_only()
+        .column(workspace::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut purged = 0;
+    for id in due {
+        let txn = begin_write(db).await?;
+        let gone = workspace::Entity::delete_many()
+            .filter(workspace::Column::Id.eq(&id))
+            .filter(workspace::Column::PurgeAfter.lte(Utc::now()))
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
+        if gone.rows_affected == 1 {
+            tracing::info!(workspace = %id, "purged deleted workspace");
+            purged += 1;
+        }
+    }
+    Ok(purged)
+}
+
+pub async fn set_admins_manage_billing(
+    db: &DatabaseConnection,
+    user_id: &str,
+    id: &str,
+    enabled: bool,
+) -> AppResult<Membership> {
+    let txn = begin_write(db).await?;
+    let viewer = members::service::locked_membership(&txn, id, user_id).await?;
+    viewer.require(Capability::ManageBillingSetting)?;
+    let before = viewer.workspace.admins_manage_billing;
+    let mut workspace = viewer.workspace.clone();
+    if before != enabled {
+        let mut row = viewer.workspace.clone().into_active_model();
+        row.admins_manage_billing = Set(enabled);
+        workspace = row.update(&txn).await?;
+        record_workspace_event(
+            &txn,
+            &viewer,
+            "workspace.billing_setting_changed",
+            Changes::default().field("adminsManageBilling", before, enabled),
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(Membership::new(
+        workspace,
+        viewer.member,
+        viewer.custom_role,
+    ))
+}
+
+/// Keys that can never be hidden.
+const ALWAYS_SHOWN: &[&str] = &["settings"];
+const MAX_NAV_KEYS: usize = 50;
+
+pub async fn set_hidden_navigation(
+    db: &DatabaseConnection,
+    user_id: &str,
+    id: &str,
+    role: DbRole,
+    keys: Vec<String>,
+) -> AppResult<Membership> {
+    if role == DbRole::Owner {
+        return Err(AppError::bad_input(
+            "role",
+            "the owner is never hidden from anything",
+        ));
+    }
+    if keys.len() > MAX_NAV_KEYS {
+        return Err(AppError::bad_input(
+            "keys",
+            format!("at most {MAX_NAV_KEYS} keys"),
+        ));
+    }
+    let mut clean: Vec<String> = Vec::new();
+    for key in keys {
+        let key = key.trim().to_lowercase();
+        let valid = !key.is_empty()
+            && key.len() <= 40
+            && key.bytes().all(|b| {
+                b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_' || b == b'.'
+            });
+        if !valid {
+            return Err(AppError::bad_input(
+                "keys",
+                "a key has 1 to 40 lower-case letters, digits, '-', '_' or '.'",
+            ));
+        }
+        if ALWAYS_SHOWN.contains(&key.as_str()) {
+            return Err(AppError::bad_input(
+                "keys",
+                "`settings` can never be hidden",
+            ));
+        }
+        if !clean.contains(&key) {
+            clean.push(key);
+        }
+    }
+    let txn = begin_write(db).await?;
+    let viewer = members::service::locked_membership(&txn, id, user_id).await?;
+    viewer.require(Capability::ManageNavigation)?;
+    let before = members::service::hidden_navigation(&viewer.workspace, role);
+    let mut workspace = viewer.workspace.clone();
+    if before != clean {
+        let mut all = workspace
+            .hidden_navigation
+            .clone()
+            .and_then(|v| v.as_object().cloned())
+            .unwrap_or_default();
+        all.insert(role.to_value(), serde_json::json!(clean));
+        let mut row = workspace.clone().into_active_model();
+        row.hidden_navigation = Set(Some(serde_json::Value::Object(all)));
+        workspace = row.update(&txn).await?;
+        record_workspace_event(
+            &txn,
+            &viewer,
+            "workspace.navigation_changed",
+            Changes::default().field(&format!("hidden.{}", role.to_value()), before, clean),
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(Membership::new(
+        workspace,
+        viewer.member,
+        viewer.custom_role,
+    ))
+}
+
+async fn record_workspace_event(
+    db: &impl ConnectionTrait,
+    viewer: &Membership,
+    action: &'static str,
+    changes: Changes,
+) -> AppResult<()> {
+    activity::service::record(
+        db,
+        NewEvent {
+            workspace_id: viewer.workspace_id(),
+            actor_id: Some(viewer.user_id()),
+            action,
+            area: Area::General,
+            target_type: "workspace",
+            target_id: Some(viewer.workspace_id()),
+            workroom_id: None,
+            changes,
+        },
+    )
+    .await?;
+    Ok(())
 }

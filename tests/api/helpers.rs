@@ -60,7 +60,7 @@ where
 
 /// Where a test's database lives, so it can be removed afterwards.
 enum Store {
-    Sqlite(PathBuf),
+    Sqlite,
     Postgres { admin_url: String, name: String },
 }
 
@@ -68,6 +68,9 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub state: atrium::AppState,
     pub backend: Backend,
+    /// A directory of the test's own: the SQLite file and the mail.
+    pub dir: PathBuf,
+    pub database_url: String,
     client: reqwest::Client,
     store: Store,
     shutdown: Option<oneshot::Sender<()>>,
@@ -109,12 +112,12 @@ impl Team {
 impl TestApp {
     pub async fn spawn(backend: Backend, configure: impl Fn(&mut Config)) -> Self {
         let unique = uuid::Uuid::now_v7().simple().to_string();
+        let dir = std::env::temp_dir().join(format!("atrium-test-{unique}"));
+        std::fs::create_dir_all(&dir).expect("temp dir");
         let (url, store) = match &backend {
             Backend::Sqlite => {
-                let dir = std::env::temp_dir().join(format!("atrium-test-{unique}"));
-                std::fs::create_dir_all(&dir).expect("temp dir");
                 let url = format!("sqlite://{}/atrium.db?mode=rwc", dir.display());
-                (url, Store::Sqlite(dir))
+                (url, Store::Sqlite)
             }
             Backend::Postgres(admin_url) => {
                 let name = format!("atrium_test_{unique}");
@@ -140,25 +143,80 @@ impl TestApp {
                 )
             }
         };
-        let mut config = Config::new(url, Secret::new(TEST_SECRET));
+        let mut app = TestApp {
+            addr: ([127, 0, 0, 1], 0).into(),
+            state: start_placeholder(),
+            backend,
+            dir,
+            database_url: url,
+            client: reqwest::Client::new(),
+            store,
+            shutdown: None,
+        };
+        app.start(configure).await;
+        app
+    }
+
+    fn config(&self) -> Config {
+        let mut config = Config::new(self.database_url.clone(), Secret::new(TEST_SECRET));
         config.bind_addr = "127.0.0.1:0".into();
         config.db_max_connections = 8;
+        config.mail_dir = self.dir.join("mail");
+        config
+    }
+
+    /// Starts (or starts again) the server on the test's database.
+    pub async fn start(&mut self, configure: impl Fn(&mut Config)) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let mut config = self.config();
         configure(&mut config);
         let server = Server::build(config).await.expect("server starts");
-        let addr = server.local_addr().expect("bound address");
-        let state = server.state().clone();
+        self.addr = server.local_addr().expect("bound address");
+        self.state = server.state().clone();
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(server.run(async {
             let _ = rx.await;
         }));
-        TestApp {
-            addr,
-            state,
-            backend,
-            client: reqwest::Client::new(),
-            store,
-            shutdown: Some(tx),
+        self.shutdown = Some(tx);
+    }
+
+    /// The token of the newest invitation link mailed to an address; waits
+    /// for the mail worker.
+    #[allow(dead_code)]
+    pub async fn mailed_token(&self, email: &str) -> String {
+        for _ in 0..100 {
+            if let Some(token) = self.find_mailed_token(email) {
+                return token;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
+        panic!("no invitation mailed to {email}");
+    }
+
+    /// Every `.eml` file written so far, as text.
+    pub fn mails(&self) -> Vec<String> {
+        let mut files: Vec<_> = std::fs::read_dir(self.dir.join("mail"))
+            .map(|dir| dir.filter_map(Result::ok).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        files.retain(|p| p.extension().is_some_and(|e| e == "eml"));
+        files.sort();
+        files
+            .iter()
+            .filter_map(|p| std::fs::read_to_string(p).ok())
+            .collect()
+    }
+
+    fn find_mailed_token(&self, email: &str) -> Option<String> {
+        self.mails()
+            .iter()
+            .rev()
+            .filter(|m| m.contains(&format!("To: {email}")))
+            .find_map(|m| {
+                let (_, rest) = m.split_once("/invite/")?;
+                Some(rest.chars().take_while(char::is_ascii_hexdigit).collect())
+            })
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -304,10 +362,9 @@ impl Drop for TestApp {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+        let _ = std::fs::remove_dir_all(&self.dir);
         match &self.store {
-            Store::Sqlite(dir) => {
-                let _ = std::fs::remove_dir_all(dir);
-            }
+            Store::Sqlite => {}
             Store::Postgres { admin_url, name } => {
                 let (admin_url, name) = (admin_url.clone(), name.clone());
                 // Dropped inside the test's runtime: do the async clean-up on
@@ -349,4 +406,10 @@ pub fn assert_code(response: &Value, expected: &str) {
         Some(expected),
         "expected {expected}: {response}"
     );
+}
+
+/// A state to fill the field until the server is built.
+fn start_placeholder() -> atrium::AppState {
+    let db = sea_orm::DatabaseConnection::default();
+    atrium::AppState::new(db, Config::new("sqlite::memory:", Secret::new(TEST_SECRET)))
 }

@@ -9,89 +9,300 @@ const OK: &str = "ok";
 const FORBIDDEN: &str = "FORBIDDEN";
 const NOT_FOUND: &str = "NOT_FOUND";
 
+/// What a row needs prepared before each call, so destructive operations
+/// act on a target of their own.
+#[derive(Clone, Copy, PartialEq)]
+enum Prep {
+    Nothing,
+    /// `$email`: an address nobody used.
+    FreshEmail,
+    /// `$target`: a new MEMBER of the workspace.
+    FreshMember,
+    /// `$target`: a new member, banned.
+    BannedMember,
+    /// `$inv`: a new pending invitation.
+    FreshInvitation,
+    /// `$role`: a new custom role.
+    FreshRole,
+    /// `$target` and `$role`.
+    MemberAndRole,
+}
+
 /// One guarded operation: the capability it is guarded by (as named in the
 /// schema's `@requires`), the operation, and the outcome for owner, admin,
-/// member, viewer and a non-member.
+/// member, viewer and a non-member. The owner calls last. Rows marked
+/// `own_team` run on a team of their own (they change who owns, or whether
+/// the workspace exists).
 struct Row {
     capability: &'static str,
     name: &'static str,
     query: &'static str,
+    prep: Prep,
+    own_team: bool,
     expected: [&'static str; 5],
 }
 
+const fn row(
+    capability: &'static str,
+    name: &'static str,
+    query: &'static str,
+    expected: [&'static str; 5],
+) -> Row {
+    Row {
+        capability,
+        name,
+        query,
+        prep: Prep::Nothing,
+        own_team: false,
+        expected,
+    }
+}
+
+const fn prepped(
+    capability: &'static str,
+    name: &'static str,
+    query: &'static str,
+    prep: Prep,
+    expected: [&'static str; 5],
+) -> Row {
+    Row {
+        capability,
+        name,
+        query,
+        prep,
+        own_team: false,
+        expected,
+    }
+}
+
+const DELETED: &str = "WORKSPACE_DELETED";
+const ADMINS: [&str; 5] = [OK, OK, FORBIDDEN, FORBIDDEN, NOT_FOUND];
+const EVERYONE: [&str; 5] = [OK, OK, OK, OK, NOT_FOUND];
+
 fn rows() -> Vec<Row> {
     vec![
+        row(
+            "workspace.read",
+            "read workspace",
+            "query($ws: ID!) { workspace(id: $ws) { id name plan viewerMember { role hiddenNavigation } } }",
+            EVERYONE,
+        ),
+        row(
+            "seats.read",
+            "read seats",
+            "query($ws: ID!) { workspace(id: $ws) { seats { used limit } } }",
+            EVERYONE,
+        ),
+        row(
+            "members.read",
+            "read members",
+            "query($ws: ID!) { workspace(id: $ws) { members { totalCount } } }",
+            EVERYONE,
+        ),
+        row(
+            "invitations.read",
+            "read invitations",
+            "query($ws: ID!) { workspace(id: $ws) { invitations { id } } }",
+            EVERYONE,
+        ),
+        row(
+            "roles.read",
+            "read roles",
+            "query($ws: ID!) { workspace(id: $ws) { roles { id } } }",
+            EVERYONE,
+        ),
+        row(
+            "navigation.manage",
+            "read hidden navigation",
+            "query($ws: ID!) { workspace(id: $ws) { hiddenNavigation { role keys } } }",
+            ADMINS,
+        ),
+        row(
+            "credits.read",
+            "read credit balance",
+            "query($ws: ID!) { workspace(id: $ws) { creditBalance } }",
+            ADMINS,
+        ),
+        row(
+            "workrooms.read",
+            "list workrooms",
+            "query($ws: ID!) { workspace(id: $ws) { workrooms { id } } }",
+            EVERYONE,
+        ),
+        row(
+            "workroom.read",
+            "read one workroom",
+            "query($wr: ID!) { workroom(id: $wr) { id name workspace { id } } }",
+            EVERYONE,
+        ),
+        row(
+            "activity.read",
+            "read workspace activity",
+            "query($ws: ID!) { workspace(id: $ws) { activity { nodes { action } } } }",
+            EVERYONE,
+        ),
+        row(
+            "activity.read",
+            "read workroom activity",
+            "query($wr: ID!) { workroom(id: $wr) { activity { nodes { action } } } }",
+            EVERYONE,
+        ),
+        row(
+            "workspace.update",
+            "update workspace",
+            "mutation($ws: ID!) { updateWorkspace(input: {id: $ws, description: \"x\"}) { id } }",
+            ADMINS,
+        ),
+        row(
+            "workspace.change_plan",
+            "change plan",
+            "mutation($ws: ID!) { changePlan(workspaceId: $ws, plan: AGENCY) { plan } }",
+            ADMINS,
+        ),
+        row(
+            "workroom.create",
+            "create workroom",
+            "mutation($ws: ID!) { createWorkroom(input: {workspaceId: $ws, name: \"New\"}) { id } }",
+            [OK, OK, OK, FORBIDDEN, NOT_FOUND],
+        ),
+        row(
+            "workroom.update",
+            "update a workroom the owner made",
+            "mutation($wr: ID!) { updateWorkroom(input: {id: $wr, description: \"y\"}) { id } }",
+            ADMINS,
+        ),
+        prepped(
+            "members.invite",
+            "invite",
+            "mutation($ws: ID!, $email: String!) { inviteMembers(input: {workspaceId: $ws, emails: [$email]}) { results { outcome } } }",
+            Prep::FreshEmail,
+            ADMINS,
+        ),
+        prepped(
+            "invitations.manage",
+            "resend invitation",
+            "mutation($inv: ID!) { resendInvitation(id: $inv) { id } }",
+            Prep::FreshInvitation,
+            ADMINS,
+        ),
+        prepped(
+            "invitations.manage",
+            "revoke invitation",
+            "mutation($inv: ID!) { revokeInvitation(id: $inv) { id } }",
+            Prep::FreshInvitation,
+            ADMINS,
+        ),
+        prepped(
+            "member.change_role",
+            "change a member's role",
+            "mutation($target: ID!) { changeMemberRole(memberId: $target, role: VIEWER) { role } }",
+            Prep::FreshMember,
+            ADMINS,
+        ),
+        prepped(
+            "member.set_access",
+            "set a member's access",
+            "mutation($target: ID!) { setMemberAccess(input: {memberId: $target, areas: [{area: INTEGRATIONS, access: NONE}]}) { id } }",
+            Prep::FreshMember,
+            ADMINS,
+        ),
+        prepped(
+            "member.remove",
+            "remove a member",
+            "mutation($target: ID!) { removeMember(memberId: $target) { id } }",
+            Prep::FreshMember,
+            ADMINS,
+        ),
+        prepped(
+            "member.ban",
+            "ban a member",
+            "mutation($target: ID!) { banMember(memberId: $target) { status } }",
+            Prep::FreshMember,
+            ADMINS,
+        ),
+        prepped(
+            "member.ban",
+            "unban a member",
+            "mutation($target: ID!) { unbanMember(memberId: $target) { status } }",
+            Prep::BannedMember,
+            ADMINS,
+        ),
+        prepped(
+            "roles.manage",
+            "create a role",
+            "mutation($ws: ID!, $name: String!) { createRole(input: {workspaceId: $ws, name: $name}) { id } }",
+            Prep::FreshEmail,
+            ADMINS,
+        ),
+        prepped(
+            "roles.manage",
+            "update a role",
+            "mutation($role: ID!, $name: String!) { updateRole(input: {id: $role, name: $name}) { id } }",
+            Prep::FreshRole,
+            ADMINS,
+        ),
+        prepped(
+            "roles.manage",
+            "delete a role",
+            "mutation($role: ID!) { deleteRole(id: $role) { id } }",
+            Prep::FreshRole,
+            ADMINS,
+        ),
+        prepped(
+            "role.assign",
+            "assign a role",
+            "mutation($target: ID!, $role: ID!) { assignRole(memberId: $target, roleId: $role) { id } }",
+            Prep::MemberAndRole,
+            ADMINS,
+        ),
+        row(
+            "navigation.manage",
+            "hide navigation",
+            "mutation($ws: ID!) { setHiddenNavigation(workspaceId: $ws, role: VIEWER, keys: [\"analytics\"]) { id } }",
+            ADMINS,
+        ),
+        row(
+            "billing.setting",
+            "restrict billing to the owner",
+            "mutation($ws: ID!) { setAdminsManageBilling(workspaceId: $ws, enabled: true) { id } }",
+            [OK, FORBIDDEN, FORBIDDEN, FORBIDDEN, NOT_FOUND],
+        ),
         Row {
-            capability: "workspace.read",
-            name: "read workspace",
-            query: "query($ws: ID!) { workspace(id: $ws) { id name plan viewerMember { role } } }",
-            expected: [OK, OK, OK, OK, NOT_FOUND],
+            own_team: true,
+            ..row(
+                "workspace.leave",
+                "leave",
+                "mutation($ws: ID!) { leaveWorkspace(workspaceId: $ws) }",
+                [FORBIDDEN, OK, OK, OK, NOT_FOUND],
+            )
         },
         Row {
-            capability: "seats.read",
-            name: "read seats",
-            query: "query($ws: ID!) { workspace(id: $ws) { seats { used limit } } }",
-            expected: [OK, OK, OK, OK, NOT_FOUND],
+            own_team: true,
+            prep: Prep::FreshMember,
+            ..row(
+                "workspace.transfer_ownership",
+                "transfer ownership",
+                "mutation($ws: ID!, $target: ID!) { transferOwnership(workspaceId: $ws, toMemberId: $target) { id } }",
+                [OK, FORBIDDEN, FORBIDDEN, FORBIDDEN, NOT_FOUND],
+            )
         },
         Row {
-            capability: "members.read",
-            name: "read members",
-            query: "query($ws: ID!) { workspace(id: $ws) { members { totalCount } } }",
-            expected: [OK, OK, OK, OK, NOT_FOUND],
+            own_team: true,
+            ..row(
+                "workspace.delete",
+                "delete workspace",
+                "mutation($ws: ID!) { deleteWorkspace(id: $ws, confirmName: \"Team Space\") { deletedAt } }",
+                [OK, FORBIDDEN, FORBIDDEN, FORBIDDEN, NOT_FOUND],
+            )
         },
         Row {
-            capability: "credits.read",
-            name: "read credit balance",
-            query: "query($ws: ID!) { workspace(id: $ws) { creditBalance } }",
-            expected: [OK, OK, FORBIDDEN, FORBIDDEN, NOT_FOUND],
-        },
-        Row {
-            capability: "workrooms.read",
-            name: "list workrooms",
-            query: "query($ws: ID!) { workspace(id: $ws) { workrooms { id } } }",
-            expected: [OK, OK, OK, OK, NOT_FOUND],
-        },
-        Row {
-            capability: "workrooms.read",
-            name: "read one workroom",
-            query: "query($wr: ID!) { workroom(id: $wr) { id name workspace { id } } }",
-            expected: [OK, OK, OK, OK, NOT_FOUND],
-        },
-        Row {
-            capability: "activity.read",
-            name: "read workspace activity",
-            query: "query($ws: ID!) { workspace(id: $ws) { activity { nodes { action } } } }",
-            expected: [OK, OK, OK, OK, NOT_FOUND],
-        },
-        Row {
-            capability: "activity.read",
-            name: "read workroom activity",
-            query: "query($wr: ID!) { workroom(id: $wr) { activity { nodes { action } } } }",
-            expected: [OK, OK, OK, OK, NOT_FOUND],
-        },
-        Row {
-            capability: "workspace.update",
-            name: "update workspace",
-            query: "mutation($ws: ID!) { updateWorkspace(input: {id: $ws, description: \"x\"}) { id } }",
-            expected: [OK, OK, FORBIDDEN, FORBIDDEN, NOT_FOUND],
-        },
-        Row {
-            capability: "workspace.change_plan",
-            name: "change plan",
-            query: "mutation($ws: ID!) { changePlan(workspaceId: $ws, plan: GROWTH) { plan } }",
-            expected: [OK, OK, FORBIDDEN, FORBIDDEN, NOT_FOUND],
-        },
-        Row {
-            capability: "workroom.create",
-            name: "create workroom",
-            query: "mutation($ws: ID!) { createWorkroom(input: {workspaceId: $ws, name: \"New\"}) { id } }",
-            expected: [OK, OK, OK, FORBIDDEN, NOT_FOUND],
-        },
-        Row {
-            capability: "workroom.update",
-            name: "update a workroom the owner made",
-            query: "mutation($wr: ID!) { updateWorkroom(input: {id: $wr, description: \"y\"}) { id } }",
-            expected: [OK, OK, FORBIDDEN, FORBIDDEN, NOT_FOUND],
+            own_team: true,
+            ..row(
+                "workspace.restore",
+                "restore a deleted workspace",
+                "mutation($ws: ID!) { restoreWorkspace(id: $ws) { deletedAt } }",
+                [OK, DELETED, DELETED, DELETED, NOT_FOUND],
+            )
         },
     ]
 }
@@ -106,43 +317,120 @@ fn outcome(response: &Value) -> String {
     })
 }
 
+async fn prepare(app: &TestApp, team: &Team, prep: Prep, vars: &mut Value) {
+    let unique = uuid::Uuid::now_v7().simple().to_string();
+    let fresh = format!("fresh-{unique}@example.com");
+    let short = format!("role {}", &unique[20..]);
+    vars["email"] = json!(fresh);
+    vars["name"] = json!(short);
+    match prep {
+        Prep::Nothing | Prep::FreshEmail => {}
+        Prep::FreshMember | Prep::BannedMember | Prep::MemberAndRole => {
+            let user = app.sign_up("Target").await;
+            let member = atrium::members::service::add_member(
+                &app.state.db,
+                &team.workspace,
+                &user.id,
+                entity::enums::Role::Member,
+            )
+            .await
+            .unwrap();
+            if prep == Prep::BannedMember {
+                app.data(
+                    Some(&team.owner.token),
+                    "mutation($m: ID!) { banMember(memberId: $m) { id } }",
+                    json!({ "m": member.id }),
+                )
+                .await;
+            }
+            vars["target"] = json!(member.id);
+            if prep == Prep::MemberAndRole {
+                Box::pin(prepare(app, team, Prep::FreshRole, vars)).await;
+            }
+        }
+        Prep::FreshInvitation => {
+            let data = app
+                .data(
+                    Some(&team.owner.token),
+                    "mutation($ws: ID!, $e: String!) { inviteMembers(input: {workspaceId: $ws, emails: [$e]}) { results { invitation { id } } } }",
+                    json!({ "ws": team.workspace, "e": fresh }),
+                )
+                .await;
+            vars["inv"] = data["inviteMembers"]["results"][0]["invitation"]["id"].clone();
+        }
+        Prep::FreshRole => {
+            let data = app
+                .data(
+                    Some(&team.owner.token),
+                    "mutation($ws: ID!, $n: String!) { createRole(input: {workspaceId: $ws, name: $n}) { id } }",
+                    json!({ "ws": team.workspace, "n": format!("{short}!") }),
+                )
+                .await;
+            vars["role"] = data["createRole"]["id"].clone();
+        }
+    }
+}
+
+async fn matrix_team(app: &TestApp) -> (Team, String) {
+    let team = app.team().await;
+    assert_eq!(
+        code(
+            &app.change_plan(&team.owner, &team.workspace, "AGENCY")
+                .await
+        ),
+        None
+    );
+    let workroom = app
+        .create_workroom(&team.owner, &team.workspace, "Owner's room")
+        .await;
+    let workroom = workroom["data"]["createWorkroom"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (team, workroom)
+}
+
 #[tokio::test]
 async fn every_role_gets_exactly_the_expected_outcome() {
     each_backend(async |app| {
-        let team = app.team().await;
-        let workroom = app
-            .create_workroom(&team.owner, &team.workspace, "Owner's room")
-            .await;
-        let workroom = workroom["data"]["createWorkroom"]["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let vars = json!({ "ws": team.workspace, "wr": workroom });
-
+        let (shared, shared_room) = matrix_team(&app).await;
         let mut failures = Vec::new();
         for row in rows() {
-            for ((who, user), expected) in team.callers().into_iter().zip(row.expected) {
-                let response = app.gql(Some(&user.token), row.query, vars.clone()).await;
+            let own;
+            let (team, workroom) = if row.own_team {
+                own = matrix_team(&app).await;
+                if row.capability == "workspace.restore" {
+                    app.data(
+                        Some(&own.0.owner.token),
+                        "mutation($ws: ID!) { deleteWorkspace(id: $ws, confirmName: \"Team Space\") { id } }",
+                        json!({ "ws": own.0.workspace }),
+                    )
+                    .await;
+                }
+                (&own.0, own.1.as_str())
+            } else {
+                (&shared, shared_room.as_str())
+            };
+            let mut callers: Vec<_> = team.callers().into_iter().zip(row.expected).collect();
+            callers.rotate_left(1); // the owner calls last
+            for ((who, user), expected) in callers {
+                let mut vars = json!({ "ws": team.workspace, "wr": workroom });
+                prepare(&app, team, row.prep, &mut vars).await;
+                let response = app.gql(Some(&user.token), row.query, vars).await;
                 let got = outcome(&response);
                 if got != expected {
-                    failures.push(format!(
-                        "{} as {who}: expected {expected}, got {got}: {response}",
-                        row.name
-                    ));
+                    failures.push(format!("{} as {who}: expected {expected}, got {got}: {response}", row.name));
                 }
             }
             // Without a session every operation is UNAUTHENTICATED.
-            let anonymous = app.gql(None, row.query, vars.clone()).await;
+            let mut vars = json!({ "ws": team.workspace, "wr": workroom });
+            prepare(&app, team, row.prep, &mut vars).await;
+            let anonymous = app.gql(None, row.query, vars).await;
             if code(&anonymous).as_deref() != Some("UNAUTHENTICATED") {
                 failures.push(format!("{} anonymously: {anonymous}", row.name));
             }
         }
-        assert!(
-            failures.is_empty(),
-            "{:?}:\n{}",
-            app.backend,
-            failures.join("\n")
-        );
+        assert!(failures.is_empty(), "{:?}:\n{}", app.backend, failures.join("\n"));
     })
     .await;
 }

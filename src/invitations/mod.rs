@@ -1,0 +1,198 @@
+//! Invitations: bringing people into a workspace by e-mail.
+
+pub mod service;
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::{invitation, user};
+use sea_orm::EntityTrait;
+
+use crate::access::{Capability, Role, requires};
+use crate::auth::{AuthPayload, User};
+use crate::error::AppResult;
+use crate::graphql::ContextExt;
+use crate::members::{AreaAccessInput, Member, WorkroomAccessInput};
+use crate::workspaces::Workspace;
+
+/// Where an invitation stands. EXPIRED shows as soon as its time is up.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::enums::InvitationStatus")]
+pub enum InvitationStatus {
+    Pending,
+    Accepted,
+    Revoked,
+    Expired,
+}
+
+/// What happened to one address of an `inviteMembers` call.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum InviteOutcome {
+    Invited,
+    AlreadyMember,
+    AlreadyInvited,
+    InvalidEmail,
+    Banned,
+}
+
+/// An invitation to join a workspace.
+pub struct Invitation(pub invitation::Model);
+
+#[Object]
+impl Invitation {
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+
+    /// The role given on accepting.
+    async fn role(&self) -> Role {
+        self.0.role.into()
+    }
+
+    /// The custom role given on accepting, if any.
+    async fn custom_role_id(&self) -> Option<ID> {
+        self.0.custom_role_id.clone().map(ID)
+    }
+
+    async fn status(&self) -> InvitationStatus {
+        service::status(&self.0, Utc::now()).into()
+    }
+
+    async fn expires_at(&self) -> DateTime<Utc> {
+        self.0.expires_at
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    async fn invited_by(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
+        let Some(id) = &self.0.invited_by else {
+            return Ok(None);
+        };
+        Ok(user::Entity::find_by_id(id).one(ctx.db()).await?.map(User))
+    }
+}
+
+/// What the link shows before anyone signs in.
+#[derive(SimpleObject)]
+pub struct InvitationPreview {
+    pub workspace_name: String,
+    pub email: String,
+    pub role: Role,
+    pub status: InvitationStatus,
+    pub expires_at: DateTime<Utc>,
+    /// Whether an account with this e-mail exists (sign in to accept) or
+    /// not (give a name and a password to accept).
+    pub account_exists: bool,
+}
+
+#[derive(SimpleObject)]
+pub struct InviteResult {
+    /// The address as given (trimmed), or as normalized when valid.
+    pub email: String,
+    pub outcome: InviteOutcome,
+    /// The new invitation, or the pending one for ALREADY_INVITED.
+    pub invitation: Option<Invitation>,
+}
+
+#[derive(SimpleObject)]
+pub struct InviteMembersPayload {
+    pub results: Vec<InviteResult>,
+}
+
+#[derive(InputObject)]
+pub struct InviteMembersInput {
+    pub workspace_id: ID,
+    /// Addresses; an element may hold several separated by commas, semicolons
+    /// or line breaks. At most 100 in all.
+    pub emails: Vec<String>,
+    /// MEMBER when absent.
+    pub role: Option<Role>,
+    /// A custom role to give instead (its base role applies).
+    pub role_id: Option<ID>,
+    /// Area overrides applied on accepting.
+    pub areas: Option<Vec<AreaAccessInput>>,
+    /// Workroom access applied on accepting.
+    pub all_workrooms: Option<bool>,
+    pub workrooms: Option<Vec<WorkroomAccessInput>>,
+}
+
+#[derive(InputObject)]
+pub struct AcceptInvitationInput {
+    pub token: String,
+    /// For a new account.
+    pub name: Option<String>,
+    /// For a new account.
+    pub password: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct AcceptInvitationPayload {
+    pub workspace: Workspace,
+    pub member: Member,
+    /// A session, when a new account was made.
+    pub session: Option<AuthPayload>,
+}
+
+#[derive(Default)]
+pub struct InvitationQuery;
+
+#[Object]
+impl InvitationQuery {
+    /// Previews an invitation by the token of its link; no sign-in needed.
+    async fn invitation(
+        &self,
+        ctx: &Context<'_>,
+        token: String,
+    ) -> AppResult<Option<InvitationPreview>> {
+        service::preview(ctx.db(), &token).await.map(Some)
+    }
+}
+
+#[derive(Default)]
+pub struct InvitationMutation;
+
+#[Object]
+impl InvitationMutation {
+    /// Invites one or many addresses; each gets its own outcome. A batch
+    /// that does not fit the plan's seats is refused whole.
+    #[graphql(directive = requires::apply(Capability::InviteMembers))]
+    async fn invite_members(
+        &self,
+        ctx: &Context<'_>,
+        input: InviteMembersInput,
+    ) -> AppResult<InviteMembersPayload> {
+        service::invite(ctx.state(), ctx.user_id()?, input).await
+    }
+
+    /// Sends a fresh link with a fresh expiry; the old link stops working.
+    #[graphql(directive = requires::apply(Capability::ManageInvitations))]
+    async fn resend_invitation(&self, ctx: &Context<'_>, id: ID) -> AppResult<Invitation> {
+        service::resend(ctx.state(), ctx.user_id()?, &id)
+            .await
+            .map(Invitation)
+    }
+
+    /// Voids an invitation for good.
+    #[graphql(directive = requires::apply(Capability::ManageInvitations))]
+    async fn revoke_invitation(&self, ctx: &Context<'_>, id: ID) -> AppResult<Invitation> {
+        service::revoke(ctx.state(), ctx.user_id()?, &id)
+            .await
+            .map(Invitation)
+    }
+
+    /// Joins the workspace of an invitation: signed in with the invited
+    /// address, or as a new account with a name and a password.
+    async fn accept_invitation(
+        &self,
+        ctx: &Context<'_>,
+        input: AcceptInvitationInput,
+    ) -> AppResult<AcceptInvitationPayload> {
+        let user_id = ctx.user_id().ok().map(str::to_owned);
+        service::accept(ctx.state(), user_id.as_deref(), input).await
+    }
+}

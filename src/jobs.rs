@@ -1,0 +1,40 @@
+//! Background work of a running server: mail delivery, recording expired
+//! invitations, and purging workspaces past their grace period.
+
+use std::time::Duration;
+
+use crate::state::AppState;
+use crate::{invitations, mail, workspaces};
+
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
+const PURGE_EVERY: Duration = Duration::from_secs(24 * 3600);
+
+pub fn spawn(state: &AppState) -> anyhow::Result<()> {
+    if state.config.deliver_mail {
+        let mailer = mail::Mailer::from_config(&state.config)?;
+        mail::spawn_worker(state.db.clone(), mailer, state.mail.clone());
+    }
+    let db = state.db.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(SWEEP_EVERY);
+        loop {
+            tick.tick().await;
+            if let Err(err) = invitations::service::sweep_all(&db).await {
+                tracing::warn!(error = %err, "sweeping expired invitations failed");
+            }
+        }
+    });
+    let db = state.db.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(PURGE_EVERY);
+        loop {
+            tick.tick().await;
+            match workspaces::service::purge_expired(&db).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(purged = n, "purged deleted workspaces"),
+                Err(err) => tracing::warn!(error = %err, "purging deleted workspaces failed"),
+            }
+        }
+    });
+    Ok(())
+}
