@@ -173,9 +173,9 @@ async fn queue_mail(
     expires_at: DateTime<Utc>,
 ) -> AppResult<()> {
     let body = format!(
-        "{inviter} invited you to join {name} on Atrium.\r\n\r\n\
-         Accept the invitation here:\r\n{link}\r\n\r\n\
-         The link works until {expires} UTC.\r\n",
+        "{inviter} invited you to join {name} on Atrium.\n\n\
+         Accept the invitation here:\n{link}\n\n\
+         The link works until {expires} UTC.\n",
         name = workspace.name,
         link = link(state, token),
         expires = expires_at.format("%Y-%m-%d %H:%M"),

@@ -195,7 +195,8 @@ impl TestApp {
         panic!("no invitation mailed to {email}");
     }
 
-    /// Every `.eml` file written so far, as text.
+    /// Every `.eml` file written so far, as text (quoted-printable soft line
+    /// breaks joined, as a mail reader shows it).
     pub fn mails(&self) -> Vec<String> {
         let mut files: Vec<_> = std::fs::read_dir(self.dir.join("mail"))
             .map(|dir| dir.filter_map(Result::ok).map(|e| e.path()).collect())
@@ -205,6 +206,7 @@ impl TestApp {
         files
             .iter()
             .filter_map(|p| std::fs::read_to_string(p).ok())
+            .map(|m| m.replace("=\r\n", "").replace("=3D", "="))
             .collect()
     }
 
