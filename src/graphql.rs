@@ -3,15 +3,14 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use async_graphql::{
-    Context, EmptySubscription, MergedObject, SDLExportOptions, Schema, SimpleObject,
-};
+use async_graphql::{Context, MergedObject, SDLExportOptions, Schema, SimpleObject};
 use entity::user;
 use sea_orm::{DatabaseConnection, EntityTrait};
 
 use crate::access::Membership;
 use crate::auth::{self, Identity};
 use crate::error::{AppError, AppResult};
+use crate::live::LiveSubscription;
 use crate::state::AppState;
 use crate::{invitations, members, roles, workrooms, workspaces};
 
@@ -33,7 +32,7 @@ pub struct Mutation(
     roles::RoleMutation,
 );
 
-pub type AtriumSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type AtriumSchema = Schema<Query, Mutation, LiveSubscription>;
 
 /// Deepest selection accepted (GraphiQL's introspection needs 13).
 pub const MAX_DEPTH: usize = 16;
@@ -46,7 +45,7 @@ pub const MAX_PAGE: u64 = 100;
 pub const DEFAULT_PAGE: u64 = 20;
 
 pub fn build_schema(state: Option<AppState>) -> AtriumSchema {
-    let builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+    let builder = Schema::build(Query::default(), Mutation::default(), LiveSubscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .limit_directives(MAX_DIRECTIVES)

@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use async_graphql::http::GraphiQLSource;
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::extract::WebSocketUpgrade;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, Request, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -38,6 +39,7 @@ pub fn router(app: AppState) -> Router {
     let schema = build_schema(Some(app.clone()));
     Router::new()
         .route("/graphql", get(graphiql).post(graphql))
+        .route("/graphql/ws", get(websocket))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .with_state(HttpState { app, schema })
@@ -104,8 +106,25 @@ async fn graphql(State(state): State<HttpState>, headers: HeaderMap, body: Bytes
     };
     let request = request.data(identity).data(RequestCache::default());
     let mut response = state.schema.execute(request).await;
+    // Whatever the request wrote is now committed: let subscribers see it.
+    state.app.hub.poke();
     ensure_codes(&mut response);
     Json(response).into_response()
+}
+
+async fn websocket(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let Some(protocol) = crate::live::ws::protocol(&headers) else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "BAD_USER_INPUT",
+            "ask for the graphql-transport-ws or graphql-ws subprotocol",
+        );
+    };
+    crate::live::ws::upgrade(state.schema, state.app, protocol, upgrade).await
 }
 
 async fn graphiql() -> Html<String> {

@@ -10,6 +10,7 @@ const SWEEP_EVERY: Duration = Duration::from_secs(60);
 const PURGE_EVERY: Duration = Duration::from_secs(24 * 3600);
 
 pub fn spawn(state: &AppState) -> anyhow::Result<()> {
+    state.hub.start();
     if state.config.deliver_mail {
         let mailer = mail::Mailer::from_config(&state.config)?;
         mail::spawn_worker(state.db.clone(), mailer, state.mail.clone());

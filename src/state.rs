@@ -6,6 +6,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::jwt::Keys;
 use crate::config::Config;
+use crate::events::Hub;
 use crate::mail::MailSignal;
 
 #[derive(Clone)]
@@ -15,12 +16,15 @@ pub struct AppState {
     pub keys: Arc<Keys>,
     /// Wakes the mail worker after a commit that queued mail.
     pub mail: MailSignal,
+    /// Fans committed activity out to subscribers.
+    pub hub: Hub,
 }
 
 impl AppState {
     pub fn new(db: DatabaseConnection, config: Config) -> Self {
         let keys = Arc::new(Keys::new(config.jwt_secret.expose()));
         Self {
+            hub: Hub::new(db.clone()),
             db,
             config: Arc::new(config),
             keys,

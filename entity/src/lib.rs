@@ -9,4 +9,5 @@ pub mod member;
 pub mod refresh_token;
 pub mod user;
 pub mod workroom;
+pub mod workroom_viewer;
 pub mod workspace;

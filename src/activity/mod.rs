@@ -3,69 +3,71 @@
 
 pub mod service;
 
-use async_graphql::{Context, ID, InputObject, Json, Object, SimpleObject};
+use std::sync::Arc;
+
+use async_graphql::{ID, InputObject, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use entity::{activity_event, user};
-use sea_orm::EntityTrait;
+use entity::activity_event;
 
 use crate::auth::User;
-use crate::error::AppResult;
-use crate::graphql::{ContextExt, PageInfo};
+use crate::events::FeedEvent;
+use crate::graphql::PageInfo;
 
 pub use service::{Changes, NewEvent};
 
 /// One thing that happened in a workspace.
-pub struct ActivityEvent(pub activity_event::Model);
+#[derive(Clone)]
+pub struct ActivityEvent(pub Arc<FeedEvent>);
+
+impl ActivityEvent {
+    fn model(&self) -> &activity_event::Model {
+        &self.0.model
+    }
+}
 
 #[Object]
 impl ActivityEvent {
     async fn id(&self) -> ID {
-        ID(self.0.id.clone())
+        ID(self.model().id.clone())
     }
 
     /// Where this event stands in its workspace's log: pass it as `after` to
     /// read on from here.
     async fn cursor(&self) -> String {
-        service::cursor(&self.0)
+        service::cursor(self.model())
     }
 
     /// `area.verb`, e.g. `workroom.created`, `member.role_changed`.
     async fn action(&self) -> &str {
-        &self.0.action
+        &self.model().action
     }
 
     /// Who did it; null for the system.
-    async fn actor(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
-        let Some(actor_id) = &self.0.actor_id else {
-            return Ok(None);
-        };
-        Ok(user::Entity::find_by_id(actor_id)
-            .one(ctx.db())
-            .await?
-            .map(User))
+    async fn actor(&self) -> Option<User> {
+        self.0.actor.clone().map(User)
     }
 
     /// What kind of thing it happened to: `workspace`, `workroom`, `member`.
     async fn target_type(&self) -> &str {
-        &self.0.target_type
+        &self.model().target_type
     }
 
     async fn target_id(&self) -> Option<ID> {
-        self.0.target_id.clone().map(ID)
+        self.model().target_id.clone().map(ID)
     }
 
     /// The workroom the target belongs to, if any.
     async fn workroom_id(&self) -> Option<ID> {
-        self.0.workroom_id.clone().map(ID)
+        self.model().workroom_id.clone().map(ID)
     }
 
     /// The changed fields: `{"field": {"before": …, "after": …}}`.
     async fn changes(&self) -> Option<Json<serde_json::Value>> {
-        self.0.changes.clone().map(Json)
+        self.model().changes.clone().map(Json)
     }
 
     async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+        self.model().created_at
     }
 }
 

@@ -5,8 +5,8 @@ use chrono::Utc;
 use entity::activity_event;
 use sea_orm::sea_query::ExprTrait;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, NotSet,
-    QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait,
+    NotSet, QueryFilter, QueryOrder, QuerySelect, Statement,
 };
 use serde_json::{Map, Value, json};
 
@@ -14,6 +14,7 @@ use super::{ActivityConnection, ActivityEvent, ActivityFilter};
 use crate::access::{Access, Area, Membership};
 use crate::auth::tokens::new_id;
 use crate::error::{AppError, AppResult};
+use crate::events::{ACTIVITY_CHANNEL, FeedEvent, with_actors};
 use crate::graphql::PageInfo;
 
 /// An event about to be written.
@@ -81,6 +82,16 @@ pub async fn record(
     }
     .insert(db)
     .await?;
+    if db.get_database_backend() == DbBackend::Postgres {
+        // Delivered to the listeners of every server on commit, never on
+        // rollback.
+        db.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_notify($1, $2)",
+            [ACTIVITY_CHANNEL.into(), event.workspace_id.into()],
+        ))
+        .await?;
+    }
     Ok(row)
 }
 
@@ -148,11 +159,16 @@ pub async fn page(
         .await?;
     let has_next_page = rows.len() as u64 > first;
     rows.truncate(first as usize);
+    let end_cursor = rows.last().map(cursor);
     Ok(ActivityConnection {
         page_info: PageInfo {
             has_next_page,
-            end_cursor: rows.last().map(cursor),
+            end_cursor,
         },
-        nodes: rows.into_iter().map(ActivityEvent).collect(),
+        nodes: with_actors(db, rows)
+            .await?
+            .into_iter()
+            .map(|event: FeedEvent| ActivityEvent(std::sync::Arc::new(event)))
+            .collect(),
     })
 }

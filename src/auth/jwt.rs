@@ -62,10 +62,10 @@ impl Keys {
         Ok((token, expires_at))
     }
 
-    /// The user id of a valid token; UNAUTHENTICATED for anything else.
-    pub fn verify(&self, token: &str) -> AppResult<String> {
+    /// The claims of a valid token; UNAUTHENTICATED for anything else.
+    pub fn verify(&self, token: &str) -> AppResult<Claims> {
         decode::<Claims>(token, &self.decoding, &self.validation)
-            .map(|data| data.claims.sub)
+            .map(|data| data.claims)
             .map_err(|_| AppError::Unauthenticated("invalid or expired access token"))
     }
 }

@@ -19,6 +19,9 @@ use crate::error::{AppError, AppResult};
 #[derive(Clone, Debug, Default)]
 pub struct Identity {
     pub user_id: Option<String>,
+    /// When the access token stops being valid (seconds since the epoch);
+    /// open subscriptions end then.
+    pub expires_at: Option<i64>,
 }
 
 impl Identity {
@@ -42,9 +45,10 @@ impl Identity {
             .ok_or(AppError::Unauthenticated(
                 "the Authorization header must be `Bearer <accessToken>`",
             ))?;
-        let user_id = keys.verify(token.trim())?;
+        let claims = keys.verify(token.trim())?;
         Ok(Self {
-            user_id: Some(user_id),
+            user_id: Some(claims.sub),
+            expires_at: Some(claims.exp),
         })
     }
 }

@@ -52,6 +52,15 @@ impl Workroom {
         self.model.created_at
     }
 
+    /// Who is watching this workroom now (subscribed to `workroomEvents`).
+    async fn viewers(&self, ctx: &Context<'_>) -> AppResult<Vec<User>> {
+        Ok(crate::events::presence::viewers(ctx.db(), &self.model.id)
+            .await?
+            .into_iter()
+            .map(User)
+            .collect())
+    }
+
     /// Events about this workroom, newest first; `first` at most 100.
     #[graphql(
         guard = "Require::new(Capability::ReadActivity, &self.viewer)",

@@ -1,0 +1,39 @@
+//! PostgreSQL `LISTEN`: news from the other servers sharing the database.
+
+use std::time::Duration;
+
+use sea_orm::sqlx::postgres::PgListener;
+
+use super::{ACTIVITY_CHANNEL, Hub, presence};
+
+pub fn spawn(hub: Hub) {
+    tokio::spawn(async move {
+        loop {
+            if let Err(err) = listen(&hub).await {
+                tracing::warn!(error = %err, "activity listener lost its connection");
+            }
+            // Whatever was notified meanwhile is caught up from the database.
+            hub.poke();
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+}
+
+async fn listen(hub: &Hub) -> Result<(), sea_orm::sqlx::Error> {
+    let pool = hub.inner.db.get_postgres_connection_pool();
+    let mut listener = PgListener::connect_with(pool).await?;
+    listener
+        .listen_all([ACTIVITY_CHANNEL, presence::CHANNEL])
+        .await?;
+    hub.poke();
+    loop {
+        match listener.try_recv().await? {
+            Some(notification) if notification.channel() == ACTIVITY_CHANNEL => {
+                hub.poke_workspace(notification.payload());
+            }
+            Some(notification) => hub.presence().deliver_remote(notification.payload()),
+            // The connection dropped and will be made again: catch up.
+            None => hub.poke(),
+        }
+    }
+}

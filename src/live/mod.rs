@@ -1,0 +1,275 @@
+//! Live subscriptions: the activity feed and workroom events, over
+//! WebSocket. Each event is checked against the subscriber's access at the
+//! moment it is delivered.
+
+mod watch;
+pub mod ws;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_graphql::{Context, ID, Json, Object, Subscription};
+use chrono::{DateTime, Utc};
+use entity::{activity_event, user};
+use futures_util::Stream;
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use tokio::sync::broadcast::{self, error::RecvError};
+
+use crate::access::{Access, Capability, requires};
+use crate::activity::ActivityEvent;
+use crate::activity::service::parse_cursor;
+use crate::auth::{Identity, User};
+use crate::error::{AppError, AppResult};
+use crate::events::presence::{self, PresenceEvent, PresenceKind};
+use crate::graphql::{ContextExt, id_arg};
+use crate::workrooms;
+use watch::Watch;
+
+pub use watch::may_see;
+
+/// Something that happened in a workroom: a change to it, or someone
+/// starting or stopping to watch it.
+pub enum WorkroomEvent {
+    Activity(Arc<crate::events::FeedEvent>),
+    Presence(Arc<PresenceEvent>),
+}
+
+#[Object]
+impl WorkroomEvent {
+    /// `workroom.updated`, `presence.joined`, `presence.left`, …
+    async fn kind(&self) -> &str {
+        match self {
+            Self::Activity(e) => &e.model.action,
+            Self::Presence(p) => p.kind.as_str(),
+        }
+    }
+
+    async fn workroom_id(&self) -> ID {
+        match self {
+            Self::Activity(e) => ID(e.model.workroom_id.clone().unwrap_or_default()),
+            Self::Presence(p) => ID(p.workroom_id.clone()),
+        }
+    }
+
+    async fn actor(&self) -> Option<User> {
+        match self {
+            Self::Activity(e) => e.actor.clone().map(User),
+            Self::Presence(p) => Some(User(user::Model {
+                id: p.user_id.clone(),
+                email: p.user_email.clone(),
+                name: p.user_name.clone(),
+                password_hash: String::new(),
+                created_at: p.at,
+            })),
+        }
+    }
+
+    /// For changes, the before/after of the changed fields; for presence,
+    /// `{"userId": …}`.
+    async fn data(&self) -> Option<Json<serde_json::Value>> {
+        match self {
+            Self::Activity(e) => e.model.changes.clone().map(Json),
+            Self::Presence(p) => Some(Json(serde_json::json!({ "userId": p.user_id }))),
+        }
+    }
+
+    /// The activity cursor of a change; null for presence.
+    async fn cursor(&self) -> Option<String> {
+        match self {
+            Self::Activity(e) => Some(crate::activity::service::cursor(&e.model)),
+            Self::Presence(_) => None,
+        }
+    }
+
+    async fn at(&self) -> DateTime<Utc> {
+        match self {
+            Self::Activity(e) => e.model.created_at,
+            Self::Presence(p) => p.at,
+        }
+    }
+}
+
+fn identity(ctx: &Context<'_>) -> AppResult<(String, Option<i64>)> {
+    let identity = ctx
+        .data_opt::<Identity>()
+        .filter(|i| i.user_id.is_some())
+        .ok_or(AppError::Unauthenticated("sign in first"))?;
+    Ok((
+        identity.user_id.clone().unwrap_or_default(),
+        identity.expires_at,
+    ))
+}
+
+#[derive(Default)]
+pub struct LiveSubscription;
+
+#[Subscription(name = "Subscription")]
+impl LiveSubscription {
+    /// The workspace's activity as it commits. With `after` (a cursor from
+    /// `ActivityEvent.cursor`), first every later event, then live — in
+    /// commit order, with no gap and no duplicate. Ends with an error when the
+    /// caller loses access or the access token expires.
+    #[graphql(directive = requires::apply(Capability::ReadActivity))]
+    async fn activity(
+        &self,
+        ctx: &Context<'_>,
+        workspace_id: ID,
+        after: Option<String>,
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<ActivityEvent>> + use<>>
+    {
+        let (user_id, expires_at) = identity(ctx)?;
+        let workspace_id = id_arg("workspaceId", &workspace_id)?;
+        let viewer = ctx.membership(workspace_id).await?;
+        viewer.require(Capability::ReadActivity)?;
+        let after = match after {
+            Some(cursor) => Some(known_cursor(ctx, workspace_id, &cursor).await?),
+            None => None,
+        };
+        let watch = Watch::start(ctx.state().clone(), viewer, user_id, after, expires_at).await?;
+        Ok(futures_util::stream::unfold(
+            watch,
+            |mut watch| async move {
+                let next = watch.next().await?;
+                Some((
+                    next.map(ActivityEvent).map_err(async_graphql::Error::from),
+                    watch,
+                ))
+            },
+        ))
+    }
+
+    /// Changes to one workroom and who starts or stops watching it. While
+    /// subscribed, the caller is listed in `Workroom.viewers`.
+    #[graphql(directive = requires::apply(Capability::ReadWorkroom))]
+    async fn workroom_events(
+        &self,
+        ctx: &Context<'_>,
+        workroom_id: ID,
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<WorkroomEvent>> + use<>>
+    {
+        let (user_id, expires_at) = identity(ctx)?;
+        let workroom_id = id_arg("workroomId", &workroom_id)?.to_owned();
+        let room = workrooms::service::find(ctx.db(), &workroom_id).await?;
+        let viewer = ctx.membership(&room.workspace_id).await?;
+        workrooms::service::ensure_visible(&viewer, &workroom_id)?;
+        let state = ctx.state().clone();
+        let me = ctx.current_user().await?;
+        let presence_rx = state.hub.presence().subscribe(&workroom_id);
+        let watch = Watch::start(state.clone(), viewer, user_id, None, expires_at).await?;
+        let viewer_row = presence::add_viewer(&state.db, &workroom_id, &me.id).await?;
+        state
+            .hub
+            .presence()
+            .announce(&state.db, PresenceKind::Joined, &workroom_id, &me)
+            .await;
+        let room_watch = RoomWatch {
+            state,
+            workroom_id,
+            me,
+            viewer_row,
+            watch,
+            presence_rx,
+            heartbeat: tokio::time::interval(Duration::from_secs(
+                (presence::VIEWER_TTL_SECS / 3) as u64,
+            )),
+            done: false,
+        };
+        Ok(futures_util::stream::unfold(
+            room_watch,
+            |mut room| async move {
+                let next = room.next().await?;
+                Some((next.map_err(async_graphql::Error::from), room))
+            },
+        ))
+    }
+}
+
+/// A cursor must name an event of this workspace (or be 0, the beginning).
+async fn known_cursor(ctx: &Context<'_>, workspace_id: &str, cursor: &str) -> AppResult<i64> {
+    let seq = parse_cursor(cursor)?;
+    if seq == 0 {
+        return Ok(0);
+    }
+    let known = activity_event::Entity::find()
+        .filter(activity_event::Column::WorkspaceId.eq(workspace_id))
+        .filter(activity_event::Column::Seq.eq(seq))
+        .count(ctx.db())
+        .await?;
+    if known == 0 {
+        return Err(AppError::bad_input(
+            "after",
+            "this cursor names no retained event of this workspace; read the feed again",
+        ));
+    }
+    Ok(seq)
+}
+
+/// One subscriber of a workroom: its changes from the workspace feed, and
+/// presence. Leaving (the stream dropped) is announced.
+struct RoomWatch {
+    state: crate::state::AppState,
+    workroom_id: String,
+    me: user::Model,
+    viewer_row: String,
+    watch: Watch,
+    presence_rx: broadcast::Receiver<Arc<PresenceEvent>>,
+    heartbeat: tokio::time::Interval,
+    done: bool,
+}
+
+impl RoomWatch {
+    async fn next(&mut self) -> Option<AppResult<WorkroomEvent>> {
+        loop {
+            if self.done {
+                return None;
+            }
+            tokio::select! {
+                event = self.watch.next() => match event {
+                    Some(Ok(event)) => {
+                        if self.watch.viewer.workroom_access(&self.workroom_id) < Access::View {
+                            self.done = true;
+                            return Some(Err(AppError::NotFound("workroom")));
+                        }
+                        if event.model.workroom_id.as_deref() == Some(self.workroom_id.as_str()) {
+                            return Some(Ok(WorkroomEvent::Activity(event)));
+                        }
+                    }
+                    Some(Err(err)) => {
+                        self.done = true;
+                        return Some(Err(err));
+                    }
+                    None => return None,
+                },
+                presence = self.presence_rx.recv() => match presence {
+                    Ok(event) => return Some(Ok(WorkroomEvent::Presence(event))),
+                    Err(RecvError::Lagged(_)) => {}
+                    Err(RecvError::Closed) => return None,
+                },
+                _ = self.heartbeat.tick() => {
+                    if let Err(err) = presence::refresh_viewer(&self.state.db, &self.viewer_row).await {
+                        tracing::warn!(error = %err, "presence heartbeat failed");
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Drop for RoomWatch {
+    fn drop(&mut self) {
+        let state = self.state.clone();
+        let room = std::mem::take(&mut self.workroom_id);
+        let row = std::mem::take(&mut self.viewer_row);
+        let me = self.me.clone();
+        tokio::spawn(async move {
+            if let Err(err) = presence::remove_viewer(&state.db, &row).await {
+                tracing::warn!(error = %err, "removing a viewer failed");
+            }
+            state
+                .hub
+                .presence()
+                .announce(&state.db, PresenceKind::Left, &room, &me)
+                .await;
+        });
+    }
+}

@@ -1,0 +1,183 @@
+//! One subscriber's view of a workspace's activity: replay from a cursor,
+//! then live events, each checked against the subscriber's current access.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use entity::activity_event;
+use tokio::sync::broadcast::{self, error::RecvError};
+
+use crate::access::{Access, Area, Membership};
+use crate::error::{AppError, AppResult};
+use crate::events::{FeedEvent, read_range};
+use crate::members;
+use crate::state::AppState;
+
+const CATCH_UP_BATCH: u64 = 500;
+
+/// Does this event change who may see what? Then the subscriber's access is
+/// read again before the event is judged.
+fn changes_access(action: &str) -> bool {
+    action.starts_with("member.")
+        || action.starts_with("role.")
+        || matches!(
+            action,
+            "workspace.ownership_transferred"
+                | "workspace.deleted"
+                | "workspace.billing_setting_changed"
+        )
+}
+
+/// Whether a member may see an event: its area, and its workroom if any.
+pub fn may_see(viewer: &Membership, event: &activity_event::Model) -> bool {
+    let area: Option<Area> =
+        serde_json::from_value(serde_json::Value::String(event.area.clone())).ok();
+    let area_ok = area.is_some_and(|area| viewer.access(area) >= Access::View);
+    let room_ok = event
+        .workroom_id
+        .as_deref()
+        .is_none_or(|room| viewer.workroom_access(room) >= Access::View);
+    area_ok && room_ok
+}
+
+pub struct Watch {
+    state: AppState,
+    user_id: String,
+    pub viewer: Membership,
+    rx: broadcast::Receiver<Arc<FeedEvent>>,
+    /// The newest `seq` already judged.
+    sent: i64,
+    backlog: VecDeque<Arc<FeedEvent>>,
+    /// An event taken but not yet judged (kept if a wait is cancelled).
+    pending: Option<Arc<FeedEvent>>,
+    catching_up: bool,
+    expires_at: Option<i64>,
+    done: bool,
+}
+
+impl Watch {
+    /// Subscribes first, then (with `after`) replays from the database, so
+    /// nothing falls between replay and live.
+    pub async fn start(
+        state: AppState,
+        viewer: Membership,
+        user_id: String,
+        after: Option<i64>,
+        expires_at: Option<i64>,
+    ) -> AppResult<Self> {
+        let (rx, position) = state.hub.subscribe(viewer.workspace_id()).await?;
+        let (sent, catching_up) = match after {
+            Some(after) => (after, after < position),
+            None => (position, false),
+        };
+        Ok(Self {
+            state,
+            user_id,
+            viewer,
+            rx,
+            sent,
+            backlog: VecDeque::new(),
+            pending: None,
+            catching_up,
+            expires_at,
+            done: false,
+        })
+    }
+
+    fn finish(&mut self, err: AppError) -> Option<AppResult<Arc<FeedEvent>>> {
+        self.done = true;
+        Some(Err(err))
+    }
+
+    async fn catch_up(&mut self) -> AppResult<()> {
+        let up_to = self.state.hub.position(self.viewer.workspace_id());
+        let events = read_range(
+            &self.state.db,
+            self.viewer.workspace_id(),
+            self.sent,
+            up_to,
+            CATCH_UP_BATCH,
+        )
+        .await?;
+        self.catching_up = events.len() as u64 == CATCH_UP_BATCH;
+        self.backlog.extend(events.into_iter().map(Arc::new));
+        Ok(())
+    }
+
+    async fn next_raw(&mut self) -> Option<AppResult<Arc<FeedEvent>>> {
+        if let Some(event) = self.pending.take() {
+            return Some(Ok(event));
+        }
+        loop {
+            if let Some(event) = self.backlog.pop_front() {
+                return Some(Ok(event));
+            }
+            if self.catching_up {
+                if let Err(err) = self.catch_up().await {
+                    return Some(Err(err));
+                }
+                continue;
+            }
+            let expiry = self.expires_at.map(|exp| {
+                let left = (exp - Utc::now().timestamp()).max(0) as u64;
+                Duration::from_secs(left)
+            });
+            let expired = async {
+                match expiry {
+                    Some(left) => tokio::time::sleep(left).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                received = self.rx.recv() => match received {
+                    Ok(event) => return Some(Ok(event)),
+                    // Fell behind the bounded buffer: read the gap from the
+                    // database, then go on live.
+                    Err(RecvError::Lagged(_)) => self.catching_up = true,
+                    Err(RecvError::Closed) => return None,
+                },
+                () = expired => {
+                    return Some(Err(AppError::Unauthenticated(
+                        "the access token expired: renew it and subscribe again",
+                    )));
+                }
+            }
+        }
+    }
+
+    /// The next event this subscriber may see; an error ends the stream.
+    pub async fn next(&mut self) -> Option<AppResult<Arc<FeedEvent>>> {
+        loop {
+            if self.done {
+                return None;
+            }
+            let event = match self.next_raw().await? {
+                Ok(event) => event,
+                Err(err) => return self.finish(err),
+            };
+            if event.model.seq <= self.sent {
+                continue;
+            }
+            if changes_access(&event.model.action) {
+                self.pending = Some(event.clone());
+                let reloaded = members::service::visible_membership(
+                    &self.state.db,
+                    self.viewer.workspace_id(),
+                    &self.user_id,
+                )
+                .await;
+                self.pending = None;
+                match reloaded {
+                    Ok(viewer) => self.viewer = viewer,
+                    Err(err) => return self.finish(err),
+                }
+            }
+            self.sent = event.model.seq;
+            if may_see(&self.viewer, &event.model) {
+                return Some(Ok(event));
+            }
+        }
+    }
+}
