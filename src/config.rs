@@ -92,6 +92,8 @@ pub struct Config {
     pub refresh_reuse_grace: Duration,
     /// Largest connection pool.
     pub db_max_connections: u32,
+    /// Time a WebSocket client has to send `connection_init`.
+    pub ws_init_timeout: Duration,
 }
 
 pub const MIN_SECRET_LEN: usize = 32;
@@ -115,6 +117,7 @@ impl Config {
             refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
             refresh_reuse_grace: Duration::from_secs(10),
             db_max_connections: 10,
+            ws_init_timeout: Duration::from_secs(10),
         }
     }
 

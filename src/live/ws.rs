@@ -26,8 +26,6 @@ use crate::state::AppState;
 pub const MAX_MESSAGE_BYTES: usize = 64 << 10;
 /// Most subscriptions open at once on one connection.
 pub const MAX_SUBSCRIPTIONS: usize = 100;
-/// Time a client has to send `connection_init`.
-pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 const PING_EVERY: Duration = Duration::from_secs(30);
 const SOCKET_BUFFER: usize = 4 << 10;
 
@@ -141,7 +139,7 @@ async fn serve(
 
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.reset();
-    let init_deadline = tokio::time::sleep(INIT_TIMEOUT);
+    let init_deadline = tokio::time::sleep(state.config.ws_init_timeout);
     tokio::pin!(init_deadline);
     let mut acknowledged = false;
     loop {

@@ -182,6 +182,43 @@ impl TestApp {
         self.shutdown = Some(tx);
     }
 
+    /// Another server on the same database; it stops when the sender drops.
+    pub async fn second_server(&self) -> (SocketAddr, oneshot::Sender<()>) {
+        let server = Server::build(self.config())
+            .await
+            .expect("second server starts");
+        let addr = server.local_addr().expect("bound address");
+        let (tx, rx) = oneshot::channel::<()>();
+        tokio::spawn(server.run(async {
+            let _ = rx.await;
+        }));
+        (addr, tx)
+    }
+
+    /// Like `gql`, against another server.
+    pub async fn gql_at(
+        &self,
+        addr: SocketAddr,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> Value {
+        let mut request = self
+            .client
+            .post(format!("http://{addr}/graphql"))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request
+            .send()
+            .await
+            .expect("request sent")
+            .json()
+            .await
+            .expect("JSON response")
+    }
+
     /// The token of the newest invitation link mailed to an address; waits
     /// for the mail worker.
     #[allow(dead_code)]
