@@ -16,6 +16,7 @@ pub mod mail;
 pub mod members;
 pub mod roles;
 pub mod state;
+pub mod text;
 pub mod workrooms;
 pub mod workspaces;
 

@@ -30,6 +30,38 @@ pub struct NewEvent<'a> {
     pub changes: Changes,
 }
 
+impl<'a> NewEvent<'a> {
+    /// An event a member caused, about one target of its workspace.
+    pub fn by(
+        actor: &'a Membership,
+        action: &'static str,
+        area: Area,
+        target_type: &'static str,
+        target_id: &'a str,
+    ) -> Self {
+        Self {
+            workspace_id: actor.workspace_id(),
+            actor_id: Some(actor.user_id()),
+            action,
+            area,
+            target_type,
+            target_id: Some(target_id),
+            workroom_id: None,
+            changes: Changes::default(),
+        }
+    }
+
+    pub fn in_workroom(mut self, workroom_id: &'a str) -> Self {
+        self.workroom_id = Some(workroom_id);
+        self
+    }
+
+    pub fn with(mut self, changes: Changes) -> Self {
+        self.changes = changes;
+        self
+    }
+}
+
 /// The before/after of the fields a change touched.
 #[derive(Default, Debug, Clone)]
 pub struct Changes(Map<String, Value>);

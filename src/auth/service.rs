@@ -27,14 +27,7 @@ pub struct Session {
 const NAME_MAX: usize = 100;
 
 pub fn validate_name(raw: &str) -> AppResult<String> {
-    let name = raw.trim();
-    if name.is_empty() || name.chars().count() > NAME_MAX {
-        return Err(AppError::bad_input(
-            "name",
-            format!("a name has 1 to {NAME_MAX} characters"),
-        ));
-    }
-    Ok(name.to_owned())
+    crate::text::required("name", raw, NAME_MAX)
 }
 
 /// Makes an account and its personal workspace, and signs it in.

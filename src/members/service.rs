@@ -345,16 +345,7 @@ async fn record_member_event(
 ) -> AppResult<()> {
     activity::service::record(
         db,
-        NewEvent {
-            workspace_id: actor.workspace_id(),
-            actor_id: Some(actor.user_id()),
-            action,
-            area: Area::Members,
-            target_type: "member",
-            target_id: Some(&target.id),
-            workroom_id: None,
-            changes,
-        },
+        NewEvent::by(actor, action, Area::Members, "member", &target.id).with(changes),
     )
     .await?;
     Ok(())
@@ -677,20 +668,18 @@ pub async fn transfer_ownership(
     new.update(&txn).await?;
     activity::service::record(
         &txn,
-        NewEvent {
-            workspace_id: actor.workspace_id(),
-            actor_id: Some(actor.user_id()),
-            action: "workspace.ownership_transferred",
-            area: Area::General,
-            target_type: "workspace",
-            target_id: Some(actor.workspace_id()),
-            workroom_id: None,
-            changes: Changes::default().field(
-                "ownerId",
-                actor.user_id().to_owned(),
-                target.user_id.clone(),
-            ),
-        },
+        NewEvent::by(
+            &actor,
+            "workspace.ownership_transferred",
+            Area::General,
+            "workspace",
+            actor.workspace_id(),
+        )
+        .with(Changes::default().field(
+            "ownerId",
+            actor.user_id().to_owned(),
+            target.user_id.clone(),
+        )),
     )
     .await?;
     txn.commit().await?;

@@ -33,14 +33,7 @@ pub async fn list(
 }
 
 fn clean_name(raw: &str) -> AppResult<String> {
-    let name = raw.trim();
-    if name.is_empty() || name.chars().count() > NAME_MAX {
-        return Err(AppError::bad_input(
-            "name",
-            format!("a role name has 1 to {NAME_MAX} characters"),
-        ));
-    }
-    Ok(name.to_owned())
+    crate::text::required("name", raw, NAME_MAX)
 }
 
 async fn name_taken(
@@ -97,16 +90,7 @@ async fn record(
 ) -> AppResult<()> {
     activity::service::record(
         db,
-        NewEvent {
-            workspace_id: actor.workspace_id(),
-            actor_id: Some(actor.user_id()),
-            action,
-            area: Area::Members,
-            target_type: "role",
-            target_id: Some(&role.id),
-            workroom_id: None,
-            changes,
-        },
+        NewEvent::by(actor, action, Area::Members, "role", &role.id).with(changes),
     )
     .await?;
     Ok(())

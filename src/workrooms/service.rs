@@ -57,25 +57,11 @@ pub async fn list(db: &impl ConnectionTrait, viewer: &Membership) -> AppResult<V
 }
 
 fn clean_name(raw: &str) -> AppResult<String> {
-    let name = raw.trim();
-    if name.is_empty() || name.chars().count() > NAME_MAX {
-        return Err(AppError::bad_input(
-            "name",
-            format!("a name has 1 to {NAME_MAX} characters"),
-        ));
-    }
-    Ok(name.to_owned())
+    crate::text::required("name", raw, NAME_MAX)
 }
 
 fn clean_description(raw: String) -> AppResult<Option<String>> {
-    let value = raw.trim();
-    if value.chars().count() > DESCRIPTION_MAX {
-        return Err(AppError::bad_input(
-            "description",
-            format!("at most {DESCRIPTION_MAX} characters"),
-        ));
-    }
-    Ok((!value.is_empty()).then(|| value.to_owned()))
+    crate::text::optional("description", &raw, DESCRIPTION_MAX)
 }
 
 pub async fn create(
@@ -164,16 +150,9 @@ pub async fn update(
         let model = row.update(&txn).await?;
         activity::service::record(
             &txn,
-            NewEvent {
-                workspace_id: &workspace_id,
-                actor_id: Some(user_id),
-                action: "workroom.updated",
-                area: Area::Projects,
-                target_type: "workroom",
-                target_id: Some(id),
-                workroom_id: Some(id),
-                changes,
-            },
+            NewEvent::by(&viewer, "workroom.updated", Area::Projects, "workroom", id)
+                .in_workroom(id)
+                .with(changes),
         )
         .await?;
         model

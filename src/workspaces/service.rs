@@ -17,6 +17,7 @@ use crate::db::begin_write;
 use crate::error::{AppError, AppResult};
 use crate::graphql::id_arg;
 use crate::state::AppState;
+use crate::text;
 use crate::{invitations, members};
 
 pub const SLUG_MIN: usize = 3;
@@ -224,14 +225,7 @@ async fn choose_slug(
 }
 
 fn clean_name(raw: &str) -> AppResult<String> {
-    let name = raw.trim();
-    if name.is_empty() || name.chars().count() > NAME_MAX {
-        return Err(AppError::bad_input(
-            "name",
-            format!("a name has 1 to {NAME_MAX} characters"),
-        ));
-    }
-    Ok(name.to_owned())
+    text::required("name", raw, NAME_MAX)
 }
 
 /// An optional text field: empty clears it.
@@ -241,23 +235,18 @@ fn clean_optional(
     max: usize,
 ) -> AppResult<Option<String>> {
     let Some(raw) = raw else { return Ok(None) };
-    let value = raw.trim();
-    if value.chars().count() > max {
-        return Err(AppError::bad_input(
-            field,
-            format!("at most {max} characters"),
-        ));
-    }
+    let value = text::optional(field, &raw, max)?;
     if field == "website"
-        && !value.is_empty()
-        && !(value.starts_with("https://") || value.starts_with("http://"))
+        && value
+            .as_deref()
+            .is_some_and(|v| !(v.starts_with("https://") || v.starts_with("http://")))
     {
         return Err(AppError::bad_input(
             field,
             "a website starts with http:// or https://",
         ));
     }
-    Ok((!value.is_empty()).then(|| value.to_owned()))
+    Ok(value)
 }
 
 struct NewWorkspace {
@@ -407,16 +396,8 @@ pub async fn update(
         viewer.workspace = row.update(&txn).await?;
         activity::service::record(
             &txn,
-            NewEvent {
-                workspace_id: id,
-                actor_id: Some(user_id),
-                action: "workspace.updated",
-                area: Area::General,
-                target_type: "workspace",
-                target_id: Some(id),
-                workroom_id: None,
-                changes,
-            },
+            NewEvent::by(&viewer, "workspace.updated", Area::General, "workspace", id)
+                .with(changes),
         )
         .await?;
     }
@@ -451,16 +432,14 @@ pub async fn change_plan(
         viewer.workspace = row.update(&txn).await?;
         activity::service::record(
             &txn,
-            NewEvent {
-                workspace_id: id,
-                actor_id: Some(user_id),
-                action: "workspace.plan_changed",
-                area: Area::Billing,
-                target_type: "workspace",
-                target_id: Some(id),
-                workroom_id: None,
-                changes: Changes::default().field("plan", before.to_value(), plan.to_value()),
-            },
+            NewEvent::by(
+                &viewer,
+                "workspace.plan_changed",
+                Area::Billing,
+                "workspace",
+                id,
+            )
+            .with(Changes::default().field("plan", before.to_value(), plan.to_value())),
         )
         .await?;
     }
@@ -683,16 +662,14 @@ async fn record_workspace_event(
 ) -> AppResult<()> {
     activity::service::record(
         db,
-        NewEvent {
-            workspace_id: viewer.workspace_id(),
-            actor_id: Some(viewer.user_id()),
+        NewEvent::by(
+            viewer,
             action,
-            area: Area::General,
-            target_type: "workspace",
-            target_id: Some(viewer.workspace_id()),
-            workroom_id: None,
-            changes,
-        },
+            Area::General,
+            "workspace",
+            viewer.workspace_id(),
+        )
+        .with(changes),
     )
     .await?;
     Ok(())

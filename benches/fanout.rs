@@ -1,0 +1,364 @@
+//! Fan-out benchmark: starts the release server, holds N subscribers of one
+//! workspace's activity feed over graphql-transport-ws, performs a stream of
+//! mutations and prints delivery figures.
+//!
+//! cargo bench --bench fanout                     # 10,000 subscribers, SQLite
+//! BENCH_SUBSCRIBERS=2000 BENCH_MUTATIONS=50 cargo bench --bench fanout
+//! BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/atrium_bench cargo bench --bench fanout
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::sync::Semaphore;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+const SUBSCRIPTION: &str =
+    "subscription($ws: ID!) { activity(workspaceId: $ws) { cursor changes } }";
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+struct Server {
+    child: Child,
+    addr: String,
+    _dir: TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn start_server() -> Server {
+    let dir = std::env::temp_dir().join(format!("atrium-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let database = std::env::var("BENCH_DATABASE_URL")
+        .unwrap_or_else(|_| format!("sqlite://{}/bench.db?mode=rwc", dir.display()));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_atrium"))
+        .env("DATABASE_URL", database)
+        .env("BIND_ADDR", "127.0.0.1:0")
+        .env("JWT_SECRET", "bench-secret-bench-secret-bench-secret")
+        .env("MAIL_DIR", dir.join("mail"))
+        .env("RUST_LOG", "warn,atrium::http=info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("server starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let addr = loop {
+        let line = lines.next().expect("server output").expect("line");
+        if let Some((_, rest)) = line.split_once("listening on http://") {
+            break rest.trim().to_owned();
+        }
+    };
+    // Keep draining the log so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Server {
+        child,
+        addr,
+        _dir: TempDir(dir),
+    }
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kib| kib.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+async fn gql(
+    client: &reqwest::Client,
+    addr: &str,
+    token: Option<&str>,
+    query: &str,
+    variables: Value,
+) -> Value {
+    let mut request = client
+        .post(format!("http://{addr}/graphql"))
+        .json(&json!({ "query": query, "variables": variables }));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    request
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json")
+}
+
+/// One received event: which mutation it was, and when it arrived.
+struct Receipt {
+    mutation: usize,
+    seq: i64,
+    at: Instant,
+}
+
+async fn subscriber(
+    addr: String,
+    token: String,
+    workspace: String,
+    ready: Arc<Semaphore>,
+    expected: usize,
+) -> Vec<Receipt> {
+    let mut request = format!("ws://{addr}/graphql/ws")
+        .into_client_request()
+        .expect("request");
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().expect("header"),
+    );
+    let mut config = WebSocketConfig::default();
+    config.read_buffer_size = 4096;
+    config.write_buffer_size = 0;
+    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(request, Some(config), false)
+        .await
+        .expect("websocket");
+    let init = json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {token}") } });
+    ws.send(Message::Text(init.to_string().into()))
+        .await
+        .expect("init");
+    let subscribe = json!({ "id": "1", "type": "subscribe", "payload": { "query": SUBSCRIPTION, "variables": { "ws": workspace } } });
+    ws.send(Message::Text(subscribe.to_string().into()))
+        .await
+        .expect("subscribe");
+    let mut receipts = Vec::with_capacity(expected + 1);
+    let mut warmed = false;
+    while let Some(Ok(message)) = ws.next().await {
+        let Message::Text(text) = message else {
+            continue;
+        };
+        let at = Instant::now();
+        let value: Value = match serde_json::from_str(&text) {
+            Ok(v) => v,
+            Err(_) => continue,
+        };
+        match value["type"].as_str() {
+            Some("ping") => {
+                let _ = ws
+                    .send(Message::Text(json!({ "type": "pong" }).to_string().into()))
+                    .await;
+            }
+            Some("next") => {
+                let event = &value["payload"]["data"]["activity"];
+                let name = event["changes"]["name"]["after"]
+                    .as_str()
+                    .unwrap_or_default();
+                let seq = event["cursor"]
+                    .as_str()
+                    .and_then(|c| c.parse().ok())
+                    .unwrap_or(0);
+                if name == "warm-up" {
+                    if !warmed {
+                        warmed = true;
+                        ready.add_permits(1);
+                    }
+                } else if let Some(index) = name.strip_prefix("m").and_then(|i| i.parse().ok()) {
+                    receipts.push(Receipt {
+                        mutation: index,
+                        seq,
+                        at,
+                    });
+                    if receipts.len() == expected {
+                        break;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    receipts
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * (sorted.len() as f64 - 1.0)).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+#[tokio::main]
+async fn main() {
+    let subscribers = env_usize("BENCH_SUBSCRIBERS", 10_000);
+    let mutations = env_usize("BENCH_MUTATIONS", 20);
+    let gap = Duration::from_millis(env_usize("BENCH_GAP_MS", 250) as u64);
+    let server = start_server();
+    let pid = server.child.id();
+    let addr = server.addr.clone();
+    let http = reqwest::Client::new();
+
+    let signed = gql(&http, &addr, None,
+        "mutation { signUp(input: {email: \"bench@example.com\", password: \"bench password\", name: \"Bench\"}) { accessToken } }",
+        json!({})).await;
+    let token = signed["data"]["signUp"]["accessToken"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let listed = gql(
+        &http,
+        &addr,
+        Some(&token),
+        "{ workspaces { id } }",
+        json!({}),
+    )
+    .await;
+    let workspace = listed["data"]["workspaces"][0]["id"]
+        .as_str()
+        .expect("workspace")
+        .to_owned();
+    let create = "mutation($ws: ID!, $n: String!) { createWorkroom(input: {workspaceId: $ws, name: $n}) { id } }";
+
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let rss_before = rss_kib(pid);
+    println!("server pid {pid} at {addr}; RSS before subscribers: {rss_before} KiB");
+
+    let ready = Arc::new(Semaphore::new(0));
+    let opening = Arc::new(Semaphore::new(256));
+    let connect_started = Instant::now();
+    let mut tasks = Vec::with_capacity(subscribers);
+    for _ in 0..subscribers {
+        let permit = opening.clone().acquire_owned().await.expect("permit");
+        let (addr, token, workspace, ready) = (
+            addr.clone(),
+            token.clone(),
+            workspace.clone(),
+            ready.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let _permit = permit;
+            subscriber(addr, token, workspace, ready, mutations).await
+        }));
+    }
+    // Every subscriber is live once it has seen a warm-up event.
+    let warm = async {
+        loop {
+            gql(
+                &http,
+                &addr,
+                Some(&token),
+                create,
+                json!({ "ws": workspace, "n": "warm-up" }),
+            )
+            .await;
+            if tokio::time::timeout(
+                Duration::from_secs(2),
+                ready.acquire_many(subscribers as u32),
+            )
+            .await
+            .is_ok()
+            {
+                break;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(600), warm)
+        .await
+        .expect("all subscribers live");
+    println!(
+        "{subscribers} subscribers live after {:.1} s",
+        connect_started.elapsed().as_secs_f64()
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss_idle = rss_kib(pid);
+
+    let mut sent_at = Vec::with_capacity(mutations);
+    for i in 0..mutations {
+        sent_at.push(Instant::now());
+        let made = gql(
+            &http,
+            &addr,
+            Some(&token),
+            create,
+            json!({ "ws": workspace, "n": format!("m{i}") }),
+        )
+        .await;
+        assert!(made.get("errors").is_none(), "{made}");
+        tokio::time::sleep(gap).await;
+    }
+
+    let mut delivered = 0usize;
+    let mut order_violations = 0usize;
+    let mut latencies = Vec::with_capacity(subscribers * mutations);
+    let mut completion = vec![Duration::ZERO; mutations];
+    let collect = async {
+        for task in tasks {
+            let receipts = task.await.expect("subscriber");
+            let mut last = 0;
+            for receipt in receipts {
+                if receipt.seq <= last {
+                    order_violations += 1;
+                }
+                last = receipt.seq;
+                delivered += 1;
+                let latency = receipt
+                    .at
+                    .saturating_duration_since(sent_at[receipt.mutation]);
+                latencies.push(latency);
+                completion[receipt.mutation] = completion[receipt.mutation].max(latency);
+            }
+        }
+    };
+    if tokio::time::timeout(Duration::from_secs(120), collect)
+        .await
+        .is_err()
+    {
+        println!("some subscribers did not receive every event within 120 s");
+    }
+    latencies.sort();
+    completion.sort();
+    let expected = subscribers * mutations;
+    println!("subscribers held:            {subscribers}");
+    println!(
+        "events delivered / expected: {delivered} / {expected} (lost: {})",
+        expected.saturating_sub(delivered)
+    );
+    println!("order violations:            {order_violations}");
+    println!(
+        "delivery latency p50 / p99:  {} / {}",
+        ms(percentile(&latencies, 50.0)),
+        ms(percentile(&latencies, 99.0))
+    );
+    println!(
+        "fan-out completion p50 / max: {} / {}",
+        ms(percentile(&completion, 50.0)),
+        ms(completion.last().copied().unwrap_or_default())
+    );
+    println!(
+        "server RSS: {rss_before} KiB before, {rss_idle} KiB with {subscribers} idle subscribers: {:.1} KiB per idle subscriber",
+        (rss_idle.saturating_sub(rss_before)) as f64 / subscribers as f64
+    );
+}
