@@ -13,6 +13,7 @@ mod deletion;
 mod http_surface;
 mod invitations;
 mod live;
+mod mail;
 mod members;
 mod permissions;
 mod schema_file;
