@@ -5,6 +5,7 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use crate::auth::jwt::Keys;
+use crate::auth::throttle::LoginThrottle;
 use crate::config::Config;
 use crate::events::Hub;
 use crate::mail::MailSignal;
@@ -18,6 +19,7 @@ pub struct AppState {
     pub mail: MailSignal,
     /// Fans committed activity out to subscribers.
     pub hub: Hub,
+    pub login_throttle: Arc<LoginThrottle>,
 }
 
 impl AppState {
@@ -29,6 +31,7 @@ impl AppState {
             config: Arc::new(config),
             keys,
             mail: MailSignal::default(),
+            login_throttle: Arc::default(),
         }
     }
 }

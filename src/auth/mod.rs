@@ -6,6 +6,7 @@ mod graphql;
 pub mod jwt;
 pub mod password;
 pub mod service;
+pub mod throttle;
 pub mod tokens;
 
 pub use graphql::{AuthMutation, AuthPayload, AuthQuery, User};

@@ -84,14 +84,19 @@ pub async fn create_user(
 pub async fn log_in(state: &AppState, raw_email: &str, raw_password: String) -> AppResult<Session> {
     const REFUSED: AppError = AppError::Unauthenticated("wrong e-mail or password");
     let email = raw_email.trim().to_lowercase();
+    if state.login_throttle.is_blocked(&email) {
+        return Err(AppError::RateLimited);
+    }
     let user = user::Entity::find()
         .filter(user::Column::Email.eq(&email))
         .one(&state.db)
         .await?;
     let stored = user.as_ref().map(|u| u.password_hash.clone());
     if !password::verify(raw_password, stored).await? {
+        state.login_throttle.record_failure(&email);
         return Err(REFUSED);
     }
+    state.login_throttle.record_success(&email);
     let user = user.ok_or(REFUSED)?;
     let txn = begin_write(&state.db).await?;
     let refresh = issue_refresh_token(&txn, state, &user.id, None).await?;

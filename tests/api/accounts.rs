@@ -229,3 +229,37 @@ async fn log_out_ends_the_session() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn repeated_wrong_passwords_are_rate_limited() {
+    each_backend(async |app| {
+        let user = app.sign_up("Guessed").await;
+        for _ in 0..10 {
+            let wrong = app
+                .gql(
+                    None,
+                    LOG_IN,
+                    json!({ "input": { "email": user.email, "password": "guess guess" } }),
+                )
+                .await;
+            assert_code(&wrong, "UNAUTHENTICATED");
+        }
+        // Even the right password waits now; other addresses are untouched.
+        let right = app
+            .gql(
+                None,
+                LOG_IN,
+                json!({ "input": { "email": user.email, "password": PASSWORD } }),
+            )
+            .await;
+        assert_code(&right, "RATE_LIMITED");
+        let other = app.sign_up("Other").await;
+        app.data(
+            None,
+            LOG_IN,
+            json!({ "input": { "email": other.email, "password": PASSWORD } }),
+        )
+        .await;
+    })
+    .await;
+}
