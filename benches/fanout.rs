@@ -128,6 +128,7 @@ async fn subscriber(
     token: String,
     workspace: String,
     ready: Arc<Semaphore>,
+    opening: tokio::sync::OwnedSemaphorePermit,
     expected: usize,
 ) -> Vec<Receipt> {
     let mut request = format!("ws://{addr}/graphql/ws")
@@ -151,6 +152,7 @@ async fn subscriber(
     ws.send(Message::Text(subscribe.to_string().into()))
         .await
         .expect("subscribe");
+    drop(opening);
     let mut receipts = Vec::with_capacity(expected + 1);
     let mut warmed = false;
     while let Some(Ok(message)) = ws.next().await {
@@ -258,10 +260,9 @@ async fn main() {
             workspace.clone(),
             ready.clone(),
         );
-        tasks.push(tokio::spawn(async move {
-            let _permit = permit;
-            subscriber(addr, token, workspace, ready, mutations).await
-        }));
+        tasks.push(tokio::spawn(subscriber(
+            addr, token, workspace, ready, permit, mutations,
+        )));
     }
     // Every subscriber is live once it has seen a warm-up event.
     let warm = async {
