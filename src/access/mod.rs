@@ -50,6 +50,11 @@ impl Area {
         Area::Billing,
     ];
 
+    /// The area named by `as_str`.
+    pub fn parse(name: &str) -> Option<Area> {
+        Area::ALL.into_iter().find(|area| area.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Area::General => "GENERAL",

@@ -32,8 +32,7 @@ fn changes_access(action: &str) -> bool {
 
 /// Whether a member may see an event: its area, and its workroom if any.
 pub fn may_see(viewer: &Membership, event: &activity_event::Model) -> bool {
-    let area: Option<Area> =
-        serde_json::from_value(serde_json::Value::String(event.area.clone())).ok();
+    let area = Area::parse(&event.area);
     let area_ok = area.is_some_and(|area| viewer.access(area) >= Access::View);
     let room_ok = event
         .workroom_id
