@@ -5,6 +5,7 @@
 //! cargo bench --bench fanout                     # 10,000 subscribers, SQLite
 //! BENCH_SUBSCRIBERS=2000 BENCH_MUTATIONS=50 cargo bench --bench fanout
 //! BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/atrium_bench cargo bench --bench fanout
+//! BENCH_ADDR=127.0.0.1:8080 BENCH_PID=1234 cargo bench --bench fanout   # a running server
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -29,15 +30,18 @@ fn env_usize(name: &str, default: usize) -> usize {
 }
 
 struct Server {
-    child: Child,
+    child: Option<Child>,
+    pid: u32,
     addr: String,
-    _dir: TempDir,
+    _dir: Option<TempDir>,
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
@@ -49,7 +53,17 @@ impl Drop for TempDir {
     }
 }
 
+/// The server under test: `BENCH_ADDR` (with `BENCH_PID` for its memory)
+/// names one already running, e.g. under a profiler; else one is started.
 fn start_server() -> Server {
+    if let Ok(addr) = std::env::var("BENCH_ADDR") {
+        return Server {
+            child: None,
+            pid: env_usize("BENCH_PID", 0) as u32,
+            addr,
+            _dir: None,
+        };
+    }
     let dir = std::env::temp_dir().join(format!("atrium-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let database = std::env::var("BENCH_DATABASE_URL")
@@ -75,9 +89,10 @@ fn start_server() -> Server {
     // Keep draining the log so the server never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
     Server {
-        child,
+        pid: child.id(),
+        child: Some(child),
         addr,
-        _dir: TempDir(dir),
+        _dir: Some(TempDir(dir)),
     }
 }
 
@@ -219,7 +234,7 @@ async fn main() {
     let mutations = env_usize("BENCH_MUTATIONS", 20);
     let gap = Duration::from_millis(env_usize("BENCH_GAP_MS", 250) as u64);
     let server = start_server();
-    let pid = server.child.id();
+    let pid = server.pid;
     let addr = server.addr.clone();
     let http = reqwest::Client::new();
 

@@ -51,6 +51,22 @@ async fn events_after(app: &TestApp, user: &TestUser, ws: &str, after: i64) -> V
     all
 }
 
+/// The newest cursor of a workspace's feed: subscribing after it receives
+/// everything that happens next, however long the subscription takes to start.
+async fn latest_cursor(app: &TestApp, user: &TestUser, ws: &str) -> String {
+    let page = app
+        .data(
+            Some(&user.token),
+            "query($ws: ID!) { workspace(id: $ws) { activity(first: 1) { nodes { cursor } } } }",
+            json!({ "ws": ws }),
+        )
+        .await;
+    page["workspace"]["activity"]["nodes"][0]["cursor"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 #[tokio::test]
 async fn activity_is_delivered_live() {
     each_backend(async |app| {
@@ -60,10 +76,14 @@ async fn activity_is_delivered_live() {
             .unwrap();
         ws.subscribe("a", ACTIVITY, json!({ "ws": team.workspace }))
             .await;
-        // The subscription is live once it is registered; give it a moment.
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        let room = workroom(&app, &team.member, &team.workspace, "Live").await;
-        let event = ws.event("a").await;
+        // Live only: a change made before the subscription is registered is
+        // not delivered, so change until one arrives.
+        let (room, event) = loop {
+            let room = workroom(&app, &team.member, &team.workspace, "Live").await;
+            if let Got::Next(payload) = ws.next("a", Duration::from_secs(2)).await {
+                break (room, payload["data"].clone());
+            }
+        };
         assert_eq!(event["activity"]["action"], "workroom.created");
         assert_eq!(event["activity"]["actor"]["name"], "Member");
         assert_eq!(event["activity"]["workroomId"], room.as_str());
@@ -81,9 +101,13 @@ async fn the_legacy_protocol_works_too() {
         let mut ws = WsClient::connect(&app, LEGACY_WS, Some(&team.owner.token))
             .await
             .unwrap();
-        ws.subscribe("1", ACTIVITY, json!({ "ws": team.workspace }))
-            .await;
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        let after = latest_cursor(&app, &team.owner, &team.workspace).await;
+        ws.subscribe(
+            "1",
+            ACTIVITY,
+            json!({ "ws": team.workspace, "after": after }),
+        )
+        .await;
         workroom(&app, &team.owner, &team.workspace, "Old school").await;
         let event = ws.event("1").await;
         assert_eq!(event["activity"]["action"], "workroom.created");
@@ -287,11 +311,11 @@ async fn subscribers_see_only_what_they_may_see() {
             json!({ "m": member, "a": a }),
         )
         .await;
+        let after = latest_cursor(&app, &team.owner, &team.workspace).await;
         let mut member_ws = WsClient::connect(&app, TRANSPORT_WS, Some(&team.member.token)).await.unwrap();
-        member_ws.subscribe("m", ACTIVITY, json!({ "ws": team.workspace })).await;
+        member_ws.subscribe("m", ACTIVITY, json!({ "ws": team.workspace, "after": after })).await;
         let mut viewer_ws = WsClient::connect(&app, TRANSPORT_WS, Some(&team.viewer.token)).await.unwrap();
-        viewer_ws.subscribe("v", ACTIVITY, json!({ "ws": team.workspace })).await;
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        viewer_ws.subscribe("v", ACTIVITY, json!({ "ws": team.workspace, "after": after })).await;
 
         let rename = "mutation($id: ID!, $n: String!) { updateWorkroom(input: {id: $id, name: $n}) { id } }";
         app.data(Some(&team.owner.token), rename, json!({ "id": b, "n": "B2" })).await;
@@ -317,14 +341,14 @@ async fn streams_end_when_access_ends() {
         let viewer = member_id_of(&app, &team, &team.viewer).await;
         let admin = member_id_of(&app, &team, &team.admin).await;
 
+        let after = latest_cursor(&app, &team.owner, &team.workspace).await;
         let mut removed = WsClient::connect(&app, TRANSPORT_WS, Some(&team.member.token)).await.unwrap();
-        removed.subscribe("a", ACTIVITY, json!({ "ws": team.workspace })).await;
+        removed.subscribe("a", ACTIVITY, json!({ "ws": team.workspace, "after": after })).await;
         let mut banned = WsClient::connect(&app, TRANSPORT_WS, Some(&team.viewer.token)).await.unwrap();
-        banned.subscribe("a", ACTIVITY, json!({ "ws": team.workspace })).await;
+        banned.subscribe("a", ACTIVITY, json!({ "ws": team.workspace, "after": after })).await;
         let mut narrowed = WsClient::connect(&app, TRANSPORT_WS, Some(&team.admin.token)).await.unwrap();
         narrowed.subscribe("r", ROOM, json!({ "wr": room })).await;
         assert_eq!(narrowed.event("r").await["workroomEvents"]["kind"], "presence.joined");
-        tokio::time::sleep(Duration::from_millis(200)).await;
 
         app.data(Some(&team.owner.token), "mutation($m: ID!) { removeMember(memberId: $m) { id } }", json!({ "m": member })).await;
         let got = removed.next("a", Duration::from_secs(5)).await;
@@ -358,8 +382,8 @@ async fn streams_end_when_access_ends() {
         // Deleting the workspace ends the owner's own view of the live feed
         // for everyone else.
         let mut doomed = WsClient::connect(&app, TRANSPORT_WS, Some(&team.admin.token)).await.unwrap();
-        doomed.subscribe("a", ACTIVITY, json!({ "ws": team.workspace })).await;
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        let after = latest_cursor(&app, &team.owner, &team.workspace).await;
+        doomed.subscribe("a", ACTIVITY, json!({ "ws": team.workspace, "after": after })).await;
         app.data(Some(&team.owner.token), "mutation($ws: ID!) { deleteWorkspace(id: $ws, confirmName: \"Team Space\") { id } }", json!({ "ws": team.workspace })).await;
         let got = doomed.next("a", Duration::from_secs(5)).await;
         assert_eq!(error_code(&got).as_deref(), Some("WORKSPACE_DELETED"), "{got:?}");
@@ -550,8 +574,10 @@ async fn two_servers_share_events_through_postgres() {
     let mut client = WsClient::connect(&app, TRANSPORT_WS, Some(&owner.token))
         .await
         .unwrap();
-    client.subscribe("a", ACTIVITY, json!({ "ws": ws })).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let after = latest_cursor(&app, &owner, &ws).await;
+    client
+        .subscribe("a", ACTIVITY, json!({ "ws": ws, "after": after }))
+        .await;
     let create = "mutation($ws: ID!, $n: String!) { createWorkroom(input: {workspaceId: $ws, name: $n}) { id } }";
     let made = app
         .gql_at(
