@@ -71,7 +71,9 @@ async fn serve(
 ) {
     let (mut sink, stream) = socket.split();
     let open = Arc::new(AtomicUsize::new(0));
-    let (refuse_tx, mut refuse_rx) = tokio::sync::mpsc::channel::<Message>(1);
+    // Set when a client opens more subscriptions than allowed.
+    let refused = Arc::new(tokio::sync::Notify::new());
+    let refuse = refused.clone();
 
     let counter = open.clone();
     let input = stream
@@ -89,8 +91,7 @@ async fn serve(
                 Ok(ClientMessage::Start { .. }) => {
                     if counter.fetch_add(1, Ordering::SeqCst) >= MAX_SUBSCRIPTIONS {
                         counter.fetch_sub(1, Ordering::SeqCst);
-                        let _ = refuse_tx
-                            .try_send(close(4429, "too many subscriptions on this connection"));
+                        refuse.notify_one();
                         None
                     } else {
                         Some(message)
@@ -148,7 +149,7 @@ async fn serve(
                 Some(message) => message,
                 None => break,
             },
-            Some(refusal) = refuse_rx.recv() => refusal,
+            () = refused.notified() => close(4429, "too many subscriptions on this connection"),
             _ = ping.tick() => Message::Ping(Vec::new().into()),
             () = &mut init_deadline, if !acknowledged => close(4408, "Connection initialisation timeout"),
         };
