@@ -2,7 +2,7 @@
 
 use entity::{custom_role, member, workspace};
 
-use super::{Access, Area, Capability, DbRole, Effective, Requirement, role_rank};
+use super::{Access, Area, Capability, DbRole, Effective, Requirement, WorkroomScope, role_rank};
 use crate::error::{AppError, AppResult};
 
 /// The caller's membership, loaded from the database for this request.
@@ -104,6 +104,24 @@ pub fn can_manage_role(actor: &Membership, current_role: DbRole, target_role: Db
     current_role != DbRole::Owner
         && role_rank(current_role) <= mine
         && role_rank(target_role) <= mine
+}
+
+/// Does the access someone ends up with stay within what the actor holds?
+/// Every area at most the actor's level; every workroom at most the actor's
+/// level there; "every workroom" only from an actor who reaches every
+/// workroom. Checked on the result, so defaults that an override or a preset
+/// leaves in place count too.
+pub fn within_reach(actor: &Membership, result: &Effective) -> bool {
+    let areas_ok = result
+        .areas()
+        .all(|(area, level)| level <= actor.access(area));
+    let rooms_ok = match result.scope() {
+        WorkroomScope::All => matches!(actor.effective.scope(), WorkroomScope::All),
+        WorkroomScope::Selected(list) => list
+            .iter()
+            .all(|(id, level)| *level <= actor.workroom_access(id)),
+    };
+    areas_ok && rooms_ok
 }
 
 /// Does a set of area levels stay within what the actor holds itself?

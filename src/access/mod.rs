@@ -15,7 +15,9 @@ pub use effective::{
 };
 pub use entity::enums::Role as DbRole;
 pub use guard::Require;
-pub use membership::{Membership, can_edit_created_by, can_manage_role, within_own_access};
+pub use membership::{
+    Membership, can_edit_created_by, can_manage_role, within_own_access, within_reach,
+};
 pub use policy::{Capability, Requirement};
 
 /// A settings area of a workspace.

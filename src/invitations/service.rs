@@ -26,7 +26,10 @@ use crate::db::begin_write;
 use crate::error::{AppError, AppResult};
 use crate::graphql::id_arg;
 use crate::mail;
-use crate::members::service::{JoinAs, checked_areas, checked_workrooms, join, locked_membership};
+use crate::members::service::{
+    JoinAs, checked_areas, checked_workrooms, ensure_within_reach, join, locked_membership,
+    would_be,
+};
 use crate::members::{self};
 use crate::state::AppState;
 use crate::workspaces::{self, Workspace};
@@ -258,6 +261,16 @@ pub async fn invite(
         None => None,
     };
 
+    let all_workrooms = input.all_workrooms.or(workrooms.as_ref().map(|_| false));
+    let grant = JoinAs {
+        role,
+        custom_role_id: custom.as_ref().map(|c| c.id.clone()),
+        area_access: areas.clone(),
+        all_workrooms,
+        workroom_access: workrooms.clone(),
+    };
+    ensure_within_reach(&txn, &actor, &would_be(workspace_id, &grant)).await?;
+
     sweep_expired(&txn, workspace_id).await?;
     let mut results = Vec::new();
     let mut to_invite = Vec::new();
@@ -324,7 +337,7 @@ pub async fn invite(
             role: Set(role),
             custom_role_id: Set(custom.as_ref().map(|c| c.id.clone())),
             area_access: Set(areas.clone()),
-            all_workrooms: Set(input.all_workrooms),
+            all_workrooms: Set(all_workrooms),
             workroom_access: Set(workrooms.clone()),
             token_hash: Set(tokens::hash_token(&token)),
             status: Set(Status::Pending),
@@ -412,6 +425,20 @@ async fn manageable(
 pub async fn resend(state: &AppState, user_id: &str, id: &str) -> AppResult<invitation::Model> {
     let txn = begin_write(&state.db).await?;
     let (actor, before) = manageable(&txn, user_id, id).await?;
+    // Reissuing a link grants again what it carries.
+    let grant = JoinAs {
+        role: before.role,
+        custom_role_id: before.custom_role_id.clone(),
+        area_access: before.area_access.clone(),
+        all_workrooms: before.all_workrooms,
+        workroom_access: before.workroom_access.clone(),
+    };
+    if !can_manage_role(&actor, before.role, before.role) {
+        return Err(AppError::Forbidden(
+            "nobody invites at a role above their own",
+        ));
+    }
+    ensure_within_reach(&txn, &actor, &would_be(&before.workspace_id, &grant)).await?;
     match before.status {
         Status::Accepted => return Err(AppError::Conflict("this invitation was accepted".into())),
         Status::Revoked => {

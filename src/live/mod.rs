@@ -23,7 +23,7 @@ use crate::error::{AppError, AppResult};
 use crate::events::presence::{self, PresenceEvent, PresenceKind};
 use crate::graphql::{ContextExt, id_arg};
 use crate::workrooms;
-use watch::Watch;
+use watch::{Step, Watch};
 
 pub use watch::may_see;
 
@@ -150,7 +150,10 @@ impl LiveSubscription {
         let (user_id, expires_at) = identity(ctx)?;
         let workroom_id = id_arg("workroomId", &workroom_id)?.to_owned();
         let room = workrooms::service::find(ctx.db(), &workroom_id).await?;
-        let viewer = ctx.membership(&room.workspace_id).await?;
+        let viewer = ctx
+            .membership(&room.workspace_id)
+            .await
+            .map_err(workrooms::service::as_workroom_not_found)?;
         workrooms::service::ensure_visible(&viewer, &workroom_id)?;
         let state = ctx.state().clone();
         let me = ctx.current_user().await?;
@@ -223,9 +226,15 @@ impl RoomWatch {
             if self.done {
                 return None;
             }
+            // Access may have changed with an event this subscriber does not
+            // see (the MEMBERS area hidden); check before every delivery.
+            if self.watch.viewer.workroom_access(&self.workroom_id) < Access::View {
+                self.done = true;
+                return Some(Err(AppError::NotFound("workroom")));
+            }
             tokio::select! {
-                event = self.watch.next() => match event {
-                    Some(Ok(event)) => {
+                step = self.watch.step() => match step {
+                    Some(Ok(Step::Event(event))) => {
                         if self.watch.viewer.workroom_access(&self.workroom_id) < Access::View {
                             self.done = true;
                             return Some(Err(AppError::NotFound("workroom")));
@@ -234,6 +243,8 @@ impl RoomWatch {
                             return Some(Ok(WorkroomEvent::Activity(event)));
                         }
                     }
+                    // Checked at the top of the loop.
+                    Some(Ok(Step::AccessChanged)) => {}
                     Some(Err(err)) => {
                         self.done = true;
                         return Some(Err(err));
@@ -241,7 +252,10 @@ impl RoomWatch {
                     None => return None,
                 },
                 presence = self.presence_rx.recv() => match presence {
-                    Ok(event) => return Some(Ok(WorkroomEvent::Presence(event))),
+                    Ok(event) if self.watch.viewer.workroom_access(&self.workroom_id) >= Access::View => {
+                        return Some(Ok(WorkroomEvent::Presence(event)));
+                    }
+                    Ok(_) => {}
                     Err(RecvError::Lagged(_)) => {}
                     Err(RecvError::Closed) => return None,
                 },

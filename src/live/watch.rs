@@ -9,7 +9,7 @@ use chrono::Utc;
 use entity::activity_event;
 use tokio::sync::broadcast::{self, error::RecvError};
 
-use crate::access::{Access, Area, Membership};
+use crate::access::{Access, Area, Membership, WorkroomScope};
 use crate::error::{AppError, AppResult};
 use crate::events::{FeedEvent, read_range};
 use crate::members;
@@ -39,6 +39,12 @@ pub fn may_see(viewer: &Membership, event: &activity_event::Model) -> bool {
         .as_deref()
         .is_none_or(|room| viewer.workroom_access(room) >= Access::View);
     area_ok && room_ok
+}
+
+/// What a subscriber's watch yields.
+pub enum Step {
+    Event(Arc<FeedEvent>),
+    AccessChanged,
 }
 
 pub struct Watch {
@@ -85,7 +91,7 @@ impl Watch {
         })
     }
 
-    fn finish(&mut self, err: AppError) -> Option<AppResult<Arc<FeedEvent>>> {
+    fn finish<T>(&mut self, err: AppError) -> Option<AppResult<T>> {
         self.done = true;
         Some(Err(err))
     }
@@ -149,6 +155,18 @@ impl Watch {
     /// The next event this subscriber may see; an error ends the stream.
     pub async fn next(&mut self) -> Option<AppResult<Arc<FeedEvent>>> {
         loop {
+            match self.step().await? {
+                Ok(Step::Event(event)) => return Some(Ok(event)),
+                Ok(Step::AccessChanged) => continue,
+                Err(err) => return Some(Err(err)),
+            }
+        }
+    }
+
+    /// The next event this subscriber may see, or word that its access was
+    /// read again after an event it may not see.
+    pub async fn step(&mut self) -> Option<AppResult<Step>> {
+        loop {
             if self.done {
                 return None;
             }
@@ -159,7 +177,13 @@ impl Watch {
             if event.model.seq <= self.sent {
                 continue;
             }
-            if changes_access(&event.model.action) {
+            // A member limited to selected workrooms is given the ones it
+            // makes, without a membership event.
+            let made_by_me = event.model.action == "workroom.created"
+                && event.model.actor_id.as_deref() == Some(self.user_id.as_str())
+                && matches!(self.viewer.effective.scope(), WorkroomScope::Selected(_));
+            let reload = changes_access(&event.model.action) || made_by_me;
+            if reload {
                 self.pending = Some(event.clone());
                 let reloaded = members::service::visible_membership(
                     &self.state.db,
@@ -175,7 +199,10 @@ impl Watch {
             }
             self.sent = event.model.seq;
             if may_see(&self.viewer, &event.model) {
-                return Some(Ok(event));
+                return Some(Ok(Step::Event(event)));
+            }
+            if reload {
+                return Some(Ok(Step::AccessChanged));
             }
         }
     }

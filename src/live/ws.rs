@@ -6,8 +6,8 @@
 //! connections that do not initialise in time, and pings to keep proxies
 //! from dropping idle sockets.
 
+use std::collections::HashSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_graphql::Data;
@@ -70,12 +70,11 @@ async fn serve(
     protocol: WebSocketProtocols,
 ) {
     let (mut sink, stream) = socket.split();
-    let open = Arc::new(AtomicUsize::new(0));
     // Set when a client opens more subscriptions than allowed.
     let refused = Arc::new(tokio::sync::Notify::new());
     let refuse = refused.clone();
 
-    let counter = open.clone();
+    let mut active: HashSet<String> = HashSet::new();
     let input = stream
         .take_while(|msg| future::ready(msg.is_ok()))
         .filter_map(|msg| {
@@ -87,19 +86,20 @@ async fn serve(
         })
         .map(ClientMessage::from_bytes)
         .filter_map(move |message| {
+            // Subscriptions the client opened and has not completed (those
+            // the server completed count until the client completes them).
             let verdict = match &message {
-                Ok(ClientMessage::Start { .. }) => {
-                    if counter.fetch_add(1, Ordering::SeqCst) >= MAX_SUBSCRIPTIONS {
-                        counter.fetch_sub(1, Ordering::SeqCst);
+                Ok(ClientMessage::Start { id, .. }) => {
+                    if active.len() >= MAX_SUBSCRIPTIONS && !active.contains(id) {
                         refuse.notify_one();
                         None
                     } else {
+                        active.insert(id.clone());
                         Some(message)
                     }
                 }
-                Ok(ClientMessage::Stop { .. }) => {
-                    let _ = counter
-                        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+                Ok(ClientMessage::Stop { id }) => {
+                    active.remove(id);
                     Some(message)
                 }
                 _ => Some(message),

@@ -16,7 +16,7 @@ use serde_json::Value;
 use super::{Member, MemberConnection, SetMemberAccessInput};
 use crate::access::{
     Access, Area, AreaMap, Capability, Effective, Membership, WorkroomMap, can_manage_role,
-    to_json, within_own_access,
+    to_json, within_own_access, within_reach,
 };
 use crate::activity::{self, Changes, NewEvent};
 use crate::auth::tokens::new_id;
@@ -363,6 +363,38 @@ fn ensure_may_act_on(actor: &Membership, target: &member::Model) -> AppResult<()
     Ok(())
 }
 
+/// Refuses a change whose result reaches beyond the actor: call it with the
+/// membership as it would be (or as just written, inside the transaction).
+pub async fn ensure_within_reach(
+    db: &impl ConnectionTrait,
+    actor: &Membership,
+    result: &member::Model,
+) -> AppResult<()> {
+    let custom_role = custom_role_of(db, result).await?;
+    let effective = Effective::compute(&actor.workspace, result, custom_role.as_ref());
+    if within_reach(actor, &effective) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden("nobody grants access above their own"))
+    }
+}
+
+/// The membership an invitation or a join would make, for checks.
+pub fn would_be(workspace_id: &str, how: &JoinAs) -> member::Model {
+    member::Model {
+        id: String::new(),
+        workspace_id: workspace_id.to_owned(),
+        user_id: String::new(),
+        role: how.role,
+        status: MemberStatus::Active,
+        joined_at: Utc::now(),
+        custom_role_id: how.custom_role_id.clone(),
+        area_access: how.area_access.clone(),
+        all_workrooms: how.all_workrooms,
+        workroom_access: how.workroom_access.clone(),
+    }
+}
+
 /// Gives a member a built-in role (and drops any custom role).
 pub async fn change_role(
     db: &DatabaseConnection,
@@ -395,6 +427,7 @@ pub async fn change_role(
     row.role = Set(role);
     row.custom_role_id = Set(None);
     let updated = row.update(&txn).await?;
+    ensure_within_reach(&txn, &actor, &updated).await?;
     if !changes.is_empty() {
         record_member_event(&txn, &actor, "member.role_changed", &updated, changes).await?;
     }
@@ -440,6 +473,7 @@ pub async fn assign_role(
     row.role = Set(role.base_role);
     row.custom_role_id = Set(Some(role.id.clone()));
     let updated = row.update(&txn).await?;
+    ensure_within_reach(&txn, &actor, &updated).await?;
     if !changes.is_empty() {
         record_member_event(&txn, &actor, "member.role_changed", &updated, changes).await?;
     }
@@ -514,7 +548,11 @@ pub async fn set_access(
         changes = changes.field("areas", target.area_access.clone(), value.clone());
         row.area_access = Set(value);
     }
-    if let Some(all) = input.all_workrooms {
+    // Listing workrooms without saying otherwise means "only these".
+    let all = input
+        .all_workrooms
+        .or(input.workrooms.as_ref().map(|_| false));
+    if let Some(all) = all {
         changes = changes.field("allWorkrooms", target.all_workrooms, Some(all));
         row.all_workrooms = Set(Some(all));
     }
@@ -532,6 +570,7 @@ pub async fn set_access(
         target
     } else {
         let updated = row.update(&txn).await?;
+        ensure_within_reach(&txn, &actor, &updated).await?;
         record_member_event(&txn, &actor, "member.access_changed", &updated, changes).await?;
         updated
     };

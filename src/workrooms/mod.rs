@@ -104,7 +104,10 @@ impl WorkroomQuery {
     async fn workroom(&self, ctx: &Context<'_>, id: ID) -> AppResult<Option<Workroom>> {
         let id = id_arg("id", &id)?;
         let model = service::find(ctx.db(), id).await?;
-        let viewer = ctx.membership(&model.workspace_id).await?;
+        let viewer = ctx
+            .membership(&model.workspace_id)
+            .await
+            .map_err(service::as_workroom_not_found)?;
         service::ensure_visible(&viewer, id)?;
         Ok(Some(Workroom { model, viewer }))
     }

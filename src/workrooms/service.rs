@@ -28,6 +28,15 @@ pub async fn find(db: &impl ConnectionTrait, id: &str) -> AppResult<workroom::Mo
         .ok_or(AppError::NotFound("workroom"))
 }
 
+/// Another workspace's workroom reads as a missing workroom, not as a
+/// missing workspace, so the answer says nothing about the id.
+pub fn as_workroom_not_found(err: AppError) -> AppError {
+    match err {
+        AppError::NotFound(_) => AppError::NotFound("workroom"),
+        other => other,
+    }
+}
+
 /// A workroom the viewer cannot read is NOT_FOUND, never FORBIDDEN.
 pub fn ensure_visible(viewer: &Membership, workroom_id: &str) -> AppResult<()> {
     if viewer.workroom_access(workroom_id) >= Access::View {
@@ -120,7 +129,9 @@ pub async fn update(
 
     let txn = begin_write(db).await?;
     let workspace_id = find(&txn, id).await?.workspace_id;
-    let viewer = members::service::locked_membership(&txn, &workspace_id, user_id).await?;
+    let viewer = members::service::locked_membership(&txn, &workspace_id, user_id)
+        .await
+        .map_err(as_workroom_not_found)?;
     ensure_visible(&viewer, id)?;
     viewer.require_in_workroom(Capability::UpdateWorkroom, id)?;
     // Read again under the workspace lock: this is the row we change.

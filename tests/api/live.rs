@@ -188,10 +188,12 @@ async fn connection_limits() {
             let mut greedy = WsClient::connect(&app, TRANSPORT_WS, Some(&team.owner.token))
                 .await
                 .unwrap();
+            // Completing ids that were never opened frees nothing.
             for i in 0..101 {
                 greedy
                     .subscribe(&format!("s{i}"), ACTIVITY, json!({ "ws": team.workspace }))
                     .await;
+                greedy.stop(&format!("bogus{i}")).await;
             }
             assert_eq!(
                 greedy.next("none", Duration::from_secs(5)).await,
@@ -627,4 +629,33 @@ async fn two_servers_share_events_through_postgres() {
         );
     }
     assert_eq!(got, names);
+}
+
+#[tokio::test]
+async fn workroom_streams_end_when_access_goes_unseen() {
+    each_backend(async |app| {
+        let team = app.team().await;
+        let room = workroom(&app, &team.owner, &team.workspace, "Quiet").await;
+        let member = member_id_of(&app, &team, &team.member).await;
+        // The member cannot see the MEMBERS area, so it never sees the
+        // event that takes the workroom away.
+        app.data(
+            Some(&team.owner.token),
+            "mutation($m: ID!) { setMemberAccess(input: {memberId: $m, areas: [{area: MEMBERS, access: NONE}]}) { id } }",
+            json!({ "m": member }),
+        )
+        .await;
+        let mut client = WsClient::connect(&app, TRANSPORT_WS, Some(&team.member.token)).await.unwrap();
+        client.subscribe("r", ROOM, json!({ "wr": room })).await;
+        assert_eq!(client.event("r").await["workroomEvents"]["kind"], "presence.joined");
+        app.data(
+            Some(&team.owner.token),
+            "mutation($m: ID!) { setMemberAccess(input: {memberId: $m, allWorkrooms: false, workrooms: []}) { id } }",
+            json!({ "m": member }),
+        )
+        .await;
+        let got = client.next("r", Duration::from_secs(5)).await;
+        assert_eq!(error_code(&got).as_deref(), Some("NOT_FOUND"), "{got:?}");
+    })
+    .await;
 }

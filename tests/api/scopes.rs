@@ -212,3 +212,50 @@ async fn the_owner_can_keep_billing_to_itself() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn nobody_reaches_past_their_own_access_through_scopes_invites_or_resends() {
+    each_backend(async |app| {
+        let team = app.team().await;
+        app.change_plan(&team.owner, &team.workspace, "GROWTH").await;
+        let a = app.create_workroom(&team.owner, &team.workspace, "A").await["data"]["createWorkroom"]["id"].as_str().unwrap().to_owned();
+        let b = app.create_workroom(&team.owner, &team.workspace, "B").await["data"]["createWorkroom"]["id"].as_str().unwrap().to_owned();
+        let member = member_id_of(&app, &team, &team.member).await;
+        let viewer = member_id_of(&app, &team, &team.viewer).await;
+        // The member manages members but reaches workroom A alone, at VIEW,
+        // with PROJECTS narrowed to VIEW.
+        let limited = app
+            .data(Some(&team.owner.token), ACCESS, json!({ "input": { "memberId": member,
+                "areas": [{ "area": "MEMBERS", "access": "FULL" }, { "area": "PROJECTS", "access": "VIEW" }],
+                "workrooms": [{ "workroomId": a, "access": "VIEW" }] } }))
+            .await;
+        // Listing workrooms means "only these".
+        assert_eq!(limited["setMemberAccess"]["allWorkrooms"], false);
+
+        let own_all = app.gql(Some(&team.member.token), ACCESS, json!({ "input": { "memberId": member, "allWorkrooms": true } })).await;
+        assert_code(&own_all, "FORBIDDEN");
+        let drop_narrowing = app.gql(Some(&team.member.token), ACCESS, json!({ "input": { "memberId": member, "areas": [{ "area": "MEMBERS", "access": "FULL" }] } })).await;
+        assert_code(&drop_narrowing, "FORBIDDEN");
+        let viewer_b = app.gql(Some(&team.member.token), ACCESS, json!({ "input": { "memberId": viewer, "workrooms": [{ "workroomId": b, "access": "VIEW" }] } })).await;
+        assert_code(&viewer_b, "FORBIDDEN");
+
+        // Inviting a MEMBER would hand out PROJECTS FULL on every workroom.
+        let invite = "mutation($input: InviteMembersInput!) { inviteMembers(input: $input) { results { outcome } } }";
+        let wide = app.gql(Some(&team.member.token), invite, json!({ "input": { "workspaceId": team.workspace, "emails": ["wide@example.com"] } })).await;
+        assert_code(&wide, "FORBIDDEN");
+        let narrow = app
+            .gql(Some(&team.member.token), invite, json!({ "input": { "workspaceId": team.workspace, "emails": ["narrow@example.com"], "role": "VIEWER",
+                "workrooms": [{ "workroomId": a, "access": "VIEW" }] } }))
+            .await;
+        assert_eq!(code(&narrow), None, "{narrow}");
+
+        // Re-sending an admin's invitation is re-granting ADMIN.
+        let admin_invite = app
+            .data(Some(&team.owner.token), "mutation($ws: ID!) { inviteMembers(input: {workspaceId: $ws, emails: [\"boss@example.com\"], role: ADMIN}) { results { invitation { id } } } }", json!({ "ws": team.workspace }))
+            .await;
+        let id = admin_invite["inviteMembers"]["results"][0]["invitation"]["id"].clone();
+        let resend = app.gql(Some(&team.member.token), "mutation($id: ID!) { resendInvitation(id: $id) { id } }", json!({ "id": id })).await;
+        assert_code(&resend, "FORBIDDEN");
+    })
+    .await;
+}
