@@ -4,6 +4,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 
 use async_graphql::http::GraphiQLSource;
 use axum::body::Bytes;
@@ -42,6 +43,7 @@ pub fn router(app: AppState) -> Router {
         .route("/graphql/ws", get(websocket))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .with_state(HttpState { app, schema })
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(PropagateRequestIdLayer::x_request_id())
@@ -109,6 +111,11 @@ async fn graphql(State(state): State<HttpState>, headers: HeaderMap, body: Bytes
     // Whatever the request wrote is now committed: let subscribers see it.
     state.app.hub.poke();
     ensure_codes(&mut response);
+    let metrics = &state.app.metrics;
+    metrics.graphql_requests.fetch_add(1, Ordering::Relaxed);
+    if !response.errors.is_empty() {
+        metrics.graphql_errors.fetch_add(1, Ordering::Relaxed);
+    }
     Json(response).into_response()
 }
 
@@ -135,6 +142,15 @@ async fn graphiql() -> Html<String> {
             .title("Atrium")
             .finish(),
     )
+}
+
+async fn metrics(State(state): State<HttpState>) -> Response {
+    let (feeds, subscribers) = state.app.hub.load();
+    (
+        [(CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.app.metrics.render(feeds, subscribers),
+    )
+        .into_response()
 }
 
 async fn healthz() -> &'static str {

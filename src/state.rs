@@ -9,6 +9,7 @@ use crate::auth::throttle::LoginThrottle;
 use crate::config::Config;
 use crate::events::Hub;
 use crate::mail::MailSignal;
+use crate::metrics::Metrics;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -20,6 +21,7 @@ pub struct AppState {
     /// Fans committed activity out to subscribers.
     pub hub: Hub,
     pub login_throttle: Arc<LoginThrottle>,
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
@@ -32,6 +34,7 @@ impl AppState {
             keys,
             mail: MailSignal::default(),
             login_throttle: Arc::default(),
+            metrics: Arc::default(),
         }
     }
 }

@@ -134,6 +134,13 @@ impl Hub {
             .map(|feed| (feed.tx.subscribe(), feed.position))
     }
 
+    /// Live feeds and their subscribers, for `/metrics`.
+    pub fn load(&self) -> (usize, usize) {
+        let feeds = self.lock_feeds();
+        let subscribers = feeds.values().map(|f| f.tx.receiver_count()).sum();
+        (feeds.len(), subscribers)
+    }
+
     /// The newest `seq` sent on a workspace's feed.
     pub fn position(&self, workspace_id: &str) -> Option<i64> {
         self.lock_feeds().get(workspace_id).map(|f| f.position)

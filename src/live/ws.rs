@@ -20,6 +20,7 @@ use futures_util::{SinkExt, StreamExt, future};
 
 use crate::auth::Identity;
 use crate::graphql::AtriumSchema;
+use crate::metrics::OpenSocket;
 use crate::state::AppState;
 
 /// Largest message a client may send.
@@ -69,6 +70,7 @@ async fn serve(
     state: AppState,
     protocol: WebSocketProtocols,
 ) {
+    let _open = OpenSocket::new(&state.metrics);
     let (mut sink, stream) = socket.split();
     // Set when a client opens more subscriptions than allowed.
     let refused = Arc::new(tokio::sync::Notify::new());

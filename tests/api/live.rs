@@ -659,3 +659,44 @@ async fn workroom_streams_end_when_access_goes_unseen() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn metrics_count_requests_and_live_subscribers() {
+    each_backend(async |app| {
+        let owner = app.sign_up("Counted").await;
+        let mut client = WsClient::connect(&app, TRANSPORT_WS, Some(&owner.token))
+            .await
+            .unwrap();
+        let after = latest_cursor(&app, &owner, &owner.personal_workspace).await;
+        client
+            .subscribe(
+                "a",
+                ACTIVITY,
+                json!({ "ws": owner.personal_workspace, "after": after }),
+            )
+            .await;
+        // Once an event arrives the subscription is certainly registered.
+        workroom(&app, &owner, &owner.personal_workspace, "Counted").await;
+        client.event("a").await;
+        let text = app
+            .http()
+            .get(app.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let value = |name: &str| -> u64 {
+            text.lines()
+                .find_map(|l| l.strip_prefix(&format!("{name} ")))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("{name} in {text}"))
+        };
+        assert!(value("atrium_graphql_requests_total") >= 4);
+        assert_eq!(value("atrium_websocket_connections"), 1);
+        assert_eq!(value("atrium_activity_subscribers"), 1);
+        assert_eq!(value("atrium_activity_feeds"), 1);
+    })
+    .await;
+}
