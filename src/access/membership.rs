@@ -29,6 +29,11 @@ impl Membership {
         }
     }
 
+    /// The same membership of the workspace as just written.
+    pub fn with_workspace(self, workspace: workspace::Model) -> Self {
+        Self::new(workspace, self.member, self.custom_role)
+    }
+
     pub fn workspace_id(&self) -> &str {
         &self.workspace.id
     }

@@ -478,11 +478,7 @@ pub async fn delete(
     )
     .await?;
     txn.commit().await?;
-    Ok(Membership::new(
-        workspace,
-        viewer.member,
-        viewer.custom_role,
-    ))
+    Ok(viewer.with_workspace(workspace))
 }
 
 pub async fn restore(db: &DatabaseConnection, user_id: &str, id: &str) -> AppResult<Membership> {
@@ -511,11 +507,7 @@ pub async fn restore(db: &DatabaseConnection, user_id: &str, id: &str) -> AppRes
     )
     .await?;
     txn.commit().await?;
-    Ok(Membership::new(
-        workspace,
-        viewer.member,
-        viewer.custom_role,
-    ))
+    Ok(viewer.with_workspace(workspace))
 }
 
 /// Permanently deletes the workspaces whose grace period is over, with all
@@ -569,11 +561,7 @@ pub async fn set_admins_manage_billing(
         .await?;
     }
     txn.commit().await?;
-    Ok(Membership::new(
-        workspace,
-        viewer.member,
-        viewer.custom_role,
-    ))
+    Ok(viewer.with_workspace(workspace))
 }
 
 /// Keys that can never be hidden.
@@ -647,11 +635,7 @@ pub async fn set_hidden_navigation(
         .await?;
     }
     txn.commit().await?;
-    Ok(Membership::new(
-        workspace,
-        viewer.member,
-        viewer.custom_role,
-    ))
+    Ok(viewer.with_workspace(workspace))
 }
 
 async fn record_workspace_event(
