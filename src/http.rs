@@ -14,6 +14,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, Request, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use serde_json::json;
 use tokio::net::TcpListener;
@@ -203,7 +204,11 @@ impl Server {
     ) -> std::io::Result<()> {
         crate::jobs::spawn(&self.state).map_err(std::io::Error::other)?;
         tracing::info!("listening on http://{}", self.listener.local_addr()?);
-        axum::serve(self.listener, router(self.state))
+        // Live events are small writes that should leave at once.
+        let listener = self.listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        axum::serve(listener, router(self.state))
             .with_graceful_shutdown(shutdown)
             .await
     }

@@ -1,5 +1,6 @@
-//! Background work of a running server: mail delivery, recording expired
-//! invitations, and purging workspaces past their grace period.
+//! Background work of a running server: live feeds, releasing memory after
+//! connection bursts, mail delivery, recording expired invitations, and
+//! purging workspaces past their grace period.
 
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ const PURGE_EVERY: Duration = Duration::from_secs(24 * 3600);
 
 pub fn spawn(state: &AppState) -> anyhow::Result<()> {
     state.hub.start();
+    crate::memory::spawn_releaser(state);
     if state.config.deliver_mail {
         let mailer = mail::Mailer::from_config(&state.config)?;
         mail::spawn_worker(state.db.clone(), mailer, state.mail.clone());

@@ -14,6 +14,7 @@ pub mod jobs;
 pub mod live;
 pub mod mail;
 pub mod members;
+pub mod memory;
 pub mod metrics;
 pub mod roles;
 pub mod state;

@@ -22,7 +22,7 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect,
 };
-use tokio::sync::{Notify, broadcast};
+use tokio::sync::{Notify, OnceCell, broadcast};
 
 use crate::error::AppResult;
 pub use presence::{PresenceEvent, PresenceKind};
@@ -39,10 +39,58 @@ const POSTGRES_TICK: Duration = Duration::from_secs(1);
 pub const ACTIVITY_CHANNEL: &str = "atrium_activity";
 
 /// A committed activity event with its actor, shared by every subscriber.
-#[derive(Debug)]
 pub struct FeedEvent {
     pub model: activity_event::Model,
     pub actor: Option<user::Model>,
+    /// What subscribers were sent for this event, rendered once per distinct
+    /// operation.
+    pub renders: Renders,
+}
+
+impl FeedEvent {
+    pub fn new(model: activity_event::Model, actor: Option<user::Model>) -> Self {
+        Self {
+            model,
+            actor,
+            renders: Renders::default(),
+        }
+    }
+}
+
+/// Payloads rendered from one event, each keyed by the operation that
+/// renders it, so subscribers who would get identical payloads share one.
+#[derive(Default)]
+pub struct Renders {
+    slots: Mutex<Vec<(Arc<str>, PayloadSlot)>>,
+}
+
+/// One operation's payload for one event, once rendered.
+pub type PayloadSlot = Arc<OnceCell<Arc<str>>>;
+
+/// Most payloads kept with one event. Events stay in the feed's buffer for a
+/// while, so past this, subscribers of further operations render their own
+/// rather than grow it.
+const RENDERS_KEPT: usize = 32;
+
+impl Renders {
+    /// The payload slot of one operation: filled by the first subscriber
+    /// that renders it, read by the rest. None when the event keeps enough
+    /// payloads already.
+    pub fn slot(&self, key: &Arc<str>) -> Option<PayloadSlot> {
+        let mut slots = self
+            .slots
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, slot)) = slots.iter().find(|(k, _)| Arc::ptr_eq(k, key) || k == key) {
+            return Some(slot.clone());
+        }
+        if slots.len() >= RENDERS_KEPT {
+            return None;
+        }
+        let slot = Arc::new(OnceCell::new());
+        slots.push((key.clone(), slot.clone()));
+        Some(slot)
+    }
 }
 
 struct Feed {
@@ -300,7 +348,7 @@ pub async fn with_actors(
                 .as_ref()
                 .and_then(|id| actors.get(id))
                 .cloned();
-            FeedEvent { model, actor }
+            FeedEvent::new(model, actor)
         })
         .collect())
 }

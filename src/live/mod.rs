@@ -2,6 +2,7 @@
 //! WebSocket. Each event is checked against the subscriber's access at the
 //! moment it is delivered.
 
+mod shared;
 mod watch;
 pub mod ws;
 
@@ -23,6 +24,7 @@ use crate::error::{AppError, AppResult};
 use crate::events::presence::{self, PresenceEvent, PresenceKind};
 use crate::graphql::{ContextExt, id_arg};
 use crate::workrooms;
+use shared::Handoff;
 use watch::{Step, Watch};
 
 pub use watch::may_see;
@@ -126,16 +128,22 @@ impl LiveSubscription {
             None => None,
         };
         let watch = Watch::start(ctx.state().clone(), viewer, user_id, after, expires_at).await?;
-        Ok(futures_util::stream::unfold(
-            watch,
-            |mut watch| async move {
-                let next = watch.next().await?;
-                Some((
-                    next.map(ActivityEvent).map_err(async_graphql::Error::from),
-                    watch,
-                ))
-            },
-        ))
+        // Over a WebSocket the connection delivers shared payloads itself.
+        let watch = match ctx.data_opt::<Handoff>() {
+            Some(handoff) => {
+                handoff.put(watch);
+                None
+            }
+            None => Some(watch),
+        };
+        Ok(futures_util::stream::unfold(watch, |watch| async move {
+            let mut watch = watch?;
+            let next = watch.next().await?;
+            Some((
+                next.map(ActivityEvent).map_err(async_graphql::Error::from),
+                Some(watch),
+            ))
+        }))
     }
 
     /// Changes to one workroom and who starts or stops watching it. While

@@ -2,12 +2,14 @@
 //! then live events, each checked against the subscriber's current access.
 
 use std::collections::VecDeque;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
 use entity::activity_event;
 use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::time::Sleep;
 
 use crate::access::{Access, Area, Membership, WorkroomScope};
 use crate::error::{AppError, AppResult};
@@ -58,7 +60,8 @@ pub struct Watch {
     /// An event taken but not yet judged (kept if a wait is cancelled).
     pending: Option<Arc<FeedEvent>>,
     catching_up: bool,
-    expires_at: Option<i64>,
+    /// When the access token expires, ending the watch.
+    expiry: Option<Pin<Box<Sleep>>>,
     done: bool,
 }
 
@@ -86,7 +89,10 @@ impl Watch {
             backlog: VecDeque::new(),
             pending: None,
             catching_up,
-            expires_at,
+            expiry: expires_at.map(|exp| {
+                let left = (exp - Utc::now().timestamp()).max(0) as u64;
+                Box::pin(tokio::time::sleep(Duration::from_secs(left)))
+            }),
             done: false,
         })
     }
@@ -120,22 +126,20 @@ impl Watch {
                 return Some(Ok(event));
             }
             if self.catching_up {
-                if let Err(err) = self.catch_up().await {
+                // Boxed: a rare wait should not grow every idle subscriber.
+                if let Err(err) = Box::pin(self.catch_up()).await {
                     return Some(Err(err));
                 }
                 continue;
             }
-            let expiry = self.expires_at.map(|exp| {
-                let left = (exp - Utc::now().timestamp()).max(0) as u64;
-                Duration::from_secs(left)
-            });
             let expired = async {
-                match expiry {
-                    Some(left) => tokio::time::sleep(left).await,
+                match self.expiry.as_mut() {
+                    Some(expiry) => expiry.await,
                     None => std::future::pending().await,
                 }
             };
             tokio::select! {
+                biased;
                 received = self.rx.recv() => match received {
                     Ok(event) => return Some(Ok(event)),
                     // Fell behind the bounded buffer: read the gap from the
@@ -185,11 +189,11 @@ impl Watch {
             let reload = changes_access(&event.model.action) || made_by_me;
             if reload {
                 self.pending = Some(event.clone());
-                let reloaded = members::service::visible_membership(
+                let reloaded = Box::pin(members::service::visible_membership(
                     &self.state.db,
                     self.viewer.workspace_id(),
                     &self.user_id,
-                )
+                ))
                 .await;
                 self.pending = None;
                 match reloaded {

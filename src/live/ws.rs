@@ -1,24 +1,31 @@
 //! The WebSocket endpoint: `graphql-transport-ws` and the legacy
 //! `graphql-ws` protocol, authenticated by the `connection_init` payload.
 //!
-//! The upgrade sizes the socket's buffers small (an idle subscriber should
-//! cost little), caps message size and subscriptions per connection, closes
-//! connections that do not initialise in time, and pings to keep proxies
-//! from dropping idle sockets.
+//! One task serves one connection and every subscription on it. The upgrade
+//! sizes the socket's buffers small (an idle subscriber should cost little),
+//! caps message size and subscriptions per connection, closes connections
+//! that do not initialise in time, and pings to keep proxies from dropping
+//! idle sockets. Activity feeds send payloads shared between subscribers
+//! (see `shared`); other subscriptions stream through the executor.
 
-use std::collections::HashSet;
+use std::future::poll_fn;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use async_graphql::Data;
-use async_graphql::http::{ClientMessage, WebSocket as GqlSocket, WebSocketProtocols, WsMessage};
+use async_graphql::Request;
+use async_graphql::http::{ClientMessage, WebSocketProtocols};
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use axum::http::header::SEC_WEBSOCKET_PROTOCOL;
 use axum::response::Response;
-use futures_util::{SinkExt, StreamExt, future};
+use futures_util::stream::{self, BoxStream};
+use futures_util::{SinkExt, Stream, StreamExt, ready};
 
+use super::shared::{Handoff, Operation};
+use super::watch::Watch;
 use crate::auth::Identity;
+use crate::error::ensure_codes;
 use crate::graphql::AtriumSchema;
 use crate::metrics::OpenSocket;
 use crate::state::AppState;
@@ -28,7 +35,9 @@ pub const MAX_MESSAGE_BYTES: usize = 64 << 10;
 /// Most subscriptions open at once on one connection.
 pub const MAX_SUBSCRIPTIONS: usize = 100;
 const PING_EVERY: Duration = Duration::from_secs(30);
-const SOCKET_BUFFER: usize = 4 << 10;
+const SEND_TIMEOUT: Duration = Duration::from_secs(30);
+/// Clients send small messages; larger ones are read in as many steps.
+const SOCKET_BUFFER: usize = 512;
 
 /// The GraphQL protocol the client asked for, from `Sec-WebSocket-Protocol`.
 pub fn protocol(headers: &HeaderMap) -> Option<WebSocketProtocols> {
@@ -64,106 +73,323 @@ fn close(code: u16, reason: &str) -> Message {
     }))
 }
 
+/// A server message: `{"type":…,"id":…,"payload":…}`, the payload already
+/// JSON.
+fn message(kind: &str, id: Option<&str>, payload: Option<&str>) -> Message {
+    let mut text = String::with_capacity(32 + id.map_or(0, str::len) + payload.map_or(0, str::len));
+    text.push_str("{\"type\":\"");
+    text.push_str(kind);
+    text.push('"');
+    if let Some(id) = id {
+        text.push_str(",\"id\":");
+        text.push_str(id);
+    }
+    if let Some(payload) = payload {
+        text.push_str(",\"payload\":");
+        text.push_str(payload);
+    }
+    text.push('}');
+    Message::Text(text.into())
+}
+
+/// What a subscription's stream hands the connection.
+enum Outgoing {
+    /// A result (its JSON) for the subscription with this JSON id.
+    Next(Arc<str>, Arc<str>),
+    /// The subscription with this id ended on its own.
+    Ended(String),
+}
+
+/// What woke the connection.
+enum Wake {
+    Client(Option<Result<Message, axum::Error>>),
+    Stream(Outgoing),
+    Ping,
+    InitTimedOut,
+}
+
+struct Connection {
+    schema: AtriumSchema,
+    state: AppState,
+    protocol: WebSocketProtocols,
+    /// Who the client is, once `connection_init` succeeded.
+    identity: Option<Identity>,
+    initialising: bool,
+    subscriptions: Subscriptions,
+    /// Set once the reply being sent is the connection's last.
+    closing: bool,
+}
+
 async fn serve(
-    socket: WebSocket,
+    mut socket: WebSocket,
     schema: AtriumSchema,
     state: AppState,
     protocol: WebSocketProtocols,
 ) {
-    let _open = OpenSocket::new(&state.metrics);
-    let (mut sink, stream) = socket.split();
-    // Set when a client opens more subscriptions than allowed.
-    let refused = Arc::new(tokio::sync::Notify::new());
-    let refuse = refused.clone();
-
-    let mut active: HashSet<String> = HashSet::new();
-    let input = stream
-        .take_while(|msg| future::ready(msg.is_ok()))
-        .filter_map(|msg| {
-            future::ready(match msg {
-                Ok(Message::Text(text)) => Some(text.as_bytes().to_vec()),
-                Ok(Message::Binary(bytes)) => Some(bytes.to_vec()),
-                _ => None,
-            })
-        })
-        .map(ClientMessage::from_bytes)
-        .filter_map(move |message| {
-            // Subscriptions the client opened and has not completed (those
-            // the server completed count until the client completes them).
-            let verdict = match &message {
-                Ok(ClientMessage::Start { id, .. }) => {
-                    if active.len() >= MAX_SUBSCRIPTIONS && !active.contains(id) {
-                        refuse.notify_one();
-                        None
-                    } else {
-                        active.insert(id.clone());
-                        Some(message)
-                    }
-                }
-                Ok(ClientMessage::Stop { id }) => {
-                    active.remove(id);
-                    Some(message)
-                }
-                _ => Some(message),
-            };
-            future::ready(verdict)
-        });
-
-    let keys = state.keys.clone();
-    let messages = GqlSocket::from_message_stream(schema, input, protocol)
-        .on_connection_init(move |payload: serde_json::Value| async move {
-            let header = payload
-                .get("authorization")
-                .or_else(|| payload.get("Authorization"))
-                .and_then(|v| v.as_str());
-            let mut data = Data::default();
-            match header {
-                None => data.insert(Identity::default()),
-                Some(value) => match Identity::from_authorization(value, &keys) {
-                    Ok(identity) => data.insert(identity),
-                    Err(_) => {
-                        return Err(async_graphql::Error::new("Forbidden: invalid access token"));
-                    }
-                },
-            }
-            Ok(data)
-        })
-        .map(move |message| match message {
-            WsMessage::Text(text) => Message::Text(text.into()),
-            // A refused `connection_init` is 4403 in graphql-transport-ws.
-            WsMessage::Close(1002, reason) if reason.starts_with("Forbidden") => {
-                close(4403, &reason)
-            }
-            // An operation before `connection_ack` is 4401.
-            WsMessage::Close(1011, _) => close(4401, "Unauthorized"),
-            WsMessage::Close(code, reason) => close(code, &reason),
-        });
-    futures_util::pin_mut!(messages);
-
+    let metrics = state.metrics.clone();
+    let _open = OpenSocket::new(&metrics);
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.reset();
     let init_deadline = tokio::time::sleep(state.config.ws_init_timeout);
     tokio::pin!(init_deadline);
-    let mut acknowledged = false;
+    let mut conn = Connection {
+        schema,
+        state,
+        protocol,
+        identity: None,
+        initialising: false,
+        subscriptions: Subscriptions::default(),
+        closing: false,
+    };
     loop {
-        let outgoing = tokio::select! {
-            message = messages.next() => match message {
-                Some(message) => message,
-                None => break,
-            },
-            () = refused.notified() => close(4429, "too many subscriptions on this connection"),
-            _ = ping.tick() => Message::Ping(Vec::new().into()),
-            () = &mut init_deadline, if !acknowledged => close(4408, "Connection initialisation timeout"),
+        let wake = tokio::select! {
+            biased;
+            out = poll_fn(|cx| conn.subscriptions.poll_next(cx)) => Wake::Stream(out),
+            message = socket.recv() => Wake::Client(message),
+            _ = ping.tick() => Wake::Ping,
+            () = &mut init_deadline, if conn.identity.is_none() => Wake::InitTimedOut,
         };
-        if let Message::Text(text) = &outgoing
-            && text.as_str().contains("\"connection_ack\"")
-        {
-            acknowledged = true;
-        }
-        let closing = matches!(outgoing, Message::Close(_));
-        if sink.send(outgoing).await.is_err() || closing {
+        let reply = match wake {
+            Wake::Client(Some(Ok(Message::Text(text)))) => conn.receive(text.as_bytes()),
+            Wake::Client(Some(Ok(Message::Binary(bytes)))) => conn.receive(&bytes),
+            Wake::Client(Some(Ok(Message::Close(_))) | Some(Err(_)) | None) => break,
+            Wake::Client(Some(Ok(_))) => None,
+            Wake::Stream(out) => conn.deliver(out),
+            Wake::Ping => Some(Message::Ping(Vec::new().into())),
+            Wake::InitTimedOut => Some(close(4408, "Connection initialisation timeout")),
+        };
+        let Some(reply) = reply else { continue };
+        let closing = conn.closing || matches!(reply, Message::Close(_));
+        // A client that takes nothing for this long is gone or stuck; its
+        // subscriptions resume from their last cursor when it reconnects.
+        let sent = tokio::time::timeout(SEND_TIMEOUT, socket.send(reply)).await;
+        if !matches!(sent, Ok(Ok(()))) || closing {
             break;
         }
     }
-    let _ = sink.close().await;
+    let _ = socket.close().await;
+}
+
+impl Connection {
+    fn next_kind(&self) -> &'static str {
+        match self.protocol {
+            WebSocketProtocols::GraphQLWS => "next",
+            WebSocketProtocols::SubscriptionsTransportWS => "data",
+        }
+    }
+
+    fn legacy(&self) -> bool {
+        self.protocol == WebSocketProtocols::SubscriptionsTransportWS
+    }
+
+    /// Refuses the connection: the legacy protocol says why in a message,
+    /// `graphql-transport-ws` in the close frame.
+    fn refuse(&mut self, code: u16, reason: &str) -> Message {
+        if self.legacy() {
+            self.closing = true;
+            let payload = serde_json::json!({ "message": reason }).to_string();
+            message("connection_error", None, Some(&payload))
+        } else {
+            close(code, reason)
+        }
+    }
+
+    fn receive(&mut self, bytes: &[u8]) -> Option<Message> {
+        let Ok(client) = ClientMessage::from_bytes(bytes) else {
+            return Some(close(4400, "Invalid message received"));
+        };
+        match client {
+            ClientMessage::ConnectionInit { payload } => {
+                if self.initialising {
+                    return Some(self.refuse(4429, "Too many initialisation requests"));
+                }
+                self.initialising = true;
+                match self.authenticate(payload) {
+                    Some(identity) => {
+                        self.identity = Some(identity);
+                        Some(message("connection_ack", None, None))
+                    }
+                    None => Some(self.refuse(4403, "Forbidden: invalid access token")),
+                }
+            }
+            ClientMessage::Start { id, payload } => self.subscribe(id, payload),
+            ClientMessage::Stop { id } => {
+                self.subscriptions.remove(&id)?;
+                Some(message("complete", Some(&json_string(&id)), None))
+            }
+            ClientMessage::Ping { .. } => Some(message("pong", None, None)),
+            ClientMessage::Pong { .. } => None,
+            ClientMessage::ConnectionTerminate => Some(close(1000, "terminated")),
+        }
+    }
+
+    /// The identity a `connection_init` payload proves; None for a bad
+    /// token. Without a token the connection is anonymous and every
+    /// operation needing a user is refused with UNAUTHENTICATED.
+    fn authenticate(&self, payload: Option<serde_json::Value>) -> Option<Identity> {
+        let payload = payload.unwrap_or_default();
+        let header = payload
+            .get("authorization")
+            .or_else(|| payload.get("Authorization"))
+            .and_then(|v| v.as_str());
+        match header {
+            None => Some(Identity::default()),
+            Some(value) => Identity::from_authorization(value, &self.state.keys).ok(),
+        }
+    }
+
+    fn subscribe(&mut self, id: String, request: Request) -> Option<Message> {
+        let Some(identity) = self.identity.clone() else {
+            return Some(close(4401, "Unauthorized"));
+        };
+        if self.subscriptions.contains(&id) {
+            if !self.legacy() {
+                return Some(close(4409, &format!("Subscriber for {id} already exists")));
+            }
+            self.subscriptions.remove(&id);
+        } else if self.subscriptions.len() >= MAX_SUBSCRIPTIONS {
+            return Some(close(4429, "too many subscriptions on this connection"));
+        }
+        let handoff = Handoff::default();
+        let operation = Operation::of(&request);
+        let results = self
+            .schema
+            .execute_stream(request.data(identity).data(handoff.clone()));
+        self.subscriptions.open.push(Subscription {
+            json_id: json_string(&id).into(),
+            id,
+            phase: Phase::Executing {
+                results,
+                handoff,
+                operation,
+            },
+        });
+        None
+    }
+
+    fn deliver(&mut self, out: Outgoing) -> Option<Message> {
+        match out {
+            Outgoing::Next(id, payload) => {
+                Some(message(self.next_kind(), Some(&id), Some(&payload)))
+            }
+            Outgoing::Ended(id) => Some(message("complete", Some(&json_string(&id)), None)),
+        }
+    }
+}
+
+fn json_string(value: &str) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+/// The open subscriptions of one connection. They are polled by the
+/// connection's own task: an event wakes it directly, with no task or waker
+/// per subscription.
+#[derive(Default)]
+struct Subscriptions {
+    open: Vec<Subscription>,
+    /// Where the next poll starts, so a busy subscription cannot starve the
+    /// others.
+    start: usize,
+}
+
+impl Subscriptions {
+    fn len(&self) -> usize {
+        self.open.len()
+    }
+
+    fn contains(&self, id: &str) -> bool {
+        self.open.iter().any(|s| s.id == id)
+    }
+
+    fn remove(&mut self, id: &str) -> Option<Subscription> {
+        let index = self.open.iter().position(|s| s.id == id)?;
+        Some(self.open.swap_remove(index))
+    }
+
+    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Outgoing> {
+        let count = self.open.len();
+        for k in 0..count {
+            let index = (self.start + k) % count;
+            match self.open[index].poll_next(cx) {
+                Poll::Ready(Some(payload)) => {
+                    self.start = index + 1;
+                    let json_id = self.open[index].json_id.clone();
+                    return Poll::Ready(Outgoing::Next(json_id, payload));
+                }
+                Poll::Ready(None) => {
+                    let ended = self.open.swap_remove(index);
+                    return Poll::Ready(Outgoing::Ended(ended.id));
+                }
+                Poll::Pending => {}
+            }
+        }
+        Poll::Pending
+    }
+}
+
+/// One subscription: results from the executor, then, when the activity
+/// resolver handed over its watch, shared payloads.
+struct Subscription {
+    id: String,
+    json_id: Arc<str>,
+    phase: Phase,
+}
+
+enum Phase {
+    Executing {
+        results: BoxStream<'static, async_graphql::Response>,
+        handoff: Handoff,
+        operation: Arc<Operation>,
+    },
+    Feeding(BoxStream<'static, Arc<str>>),
+    Finished,
+}
+
+impl Subscription {
+    /// The next payload, or None once the subscription is over.
+    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Arc<str>>> {
+        loop {
+            match &mut self.phase {
+                Phase::Executing {
+                    results,
+                    handoff,
+                    operation,
+                } => match ready!(results.poll_next_unpin(cx)) {
+                    Some(mut response) => {
+                        ensure_codes(&mut response);
+                        let payload = serde_json::to_string(&response).unwrap_or_default();
+                        return Poll::Ready(Some(payload.into()));
+                    }
+                    None => {
+                        self.phase = match handoff.take() {
+                            Some(watch) => Phase::Feeding(feed(watch, operation.clone()).boxed()),
+                            None => Phase::Finished,
+                        };
+                    }
+                },
+                Phase::Feeding(payloads) => match ready!(payloads.poll_next_unpin(cx)) {
+                    Some(payload) => return Poll::Ready(Some(payload)),
+                    None => self.phase = Phase::Finished,
+                },
+                Phase::Finished => return Poll::Ready(None),
+            }
+        }
+    }
+}
+
+/// An activity feed's payloads, rendered once per operation: each event this
+/// subscriber may see, then the error that ends it, if any.
+fn feed(watch: Watch, operation: Arc<Operation>) -> impl Stream<Item = Arc<str>> {
+    stream::unfold(Some((watch, operation)), |state| async move {
+        let (mut watch, operation) = state?;
+        // Rendering is boxed: only the wait for an event stays inline in
+        // every idle subscriber.
+        match watch.next().await? {
+            Ok(event) => {
+                let payload = Box::pin(operation.payload(&event)).await;
+                Some((payload, Some((watch, operation))))
+            }
+            Err(err) => Some((Box::pin(operation.error_payload(err)).await, None)),
+        }
+    })
 }

@@ -204,6 +204,185 @@ async fn connection_limits() {
     .await;
 }
 
+#[tokio::test]
+async fn protocol_errors_close_with_their_codes() {
+    each_backend(async |app| {
+        let team = app.team().await;
+        let mut ws = WsClient::connect(&app, TRANSPORT_WS, Some(&team.owner.token))
+            .await
+            .unwrap();
+        ws.send(json!({ "type": "ping" })).await;
+        let pong = ws.recv(Duration::from_secs(5)).await;
+        assert_eq!(pong, Some(Ok(json!({ "type": "pong" }))));
+        // A second initialisation is refused.
+        ws.send(json!({ "type": "connection_init", "payload": {} }))
+            .await;
+        assert_eq!(
+            ws.next("x", Duration::from_secs(5)).await,
+            Got::Closed(4429)
+        );
+
+        // An operation that does not validate is answered with a code.
+        ws_invalid(&app, &team).await;
+
+        // Two subscriptions may not share an id.
+        let mut twice = WsClient::connect(&app, TRANSPORT_WS, Some(&team.owner.token))
+            .await
+            .unwrap();
+        twice
+            .subscribe("same", ACTIVITY, json!({ "ws": team.workspace }))
+            .await;
+        twice
+            .subscribe("same", ACTIVITY, json!({ "ws": team.workspace }))
+            .await;
+        assert_eq!(
+            twice.next("x", Duration::from_secs(5)).await,
+            Got::Closed(4409)
+        );
+
+        // Something that is not a protocol message.
+        let mut garbled = WsClient::connect(&app, TRANSPORT_WS, Some(&team.owner.token))
+            .await
+            .unwrap();
+        garbled
+            .send_raw("{\"type\": \"subscribe\"".to_owned())
+            .await;
+        assert_eq!(
+            garbled.next("x", Duration::from_secs(5)).await,
+            Got::Closed(4400)
+        );
+
+        // The legacy protocol replaces a subscription whose id is reused.
+        let mut legacy = WsClient::connect(&app, LEGACY_WS, Some(&team.owner.token))
+            .await
+            .unwrap();
+        legacy
+            .subscribe("same", ACTIVITY, json!({ "ws": team.workspace }))
+            .await;
+        legacy
+            .subscribe("same", ACTIVITY, json!({ "ws": team.workspace }))
+            .await;
+        let got = loop {
+            workroom(&app, &team.owner, &team.workspace, "Once").await;
+            if let Got::Next(payload) = legacy.next("same", Duration::from_secs(2)).await {
+                break payload;
+            }
+        };
+        assert_eq!(got["data"]["activity"]["action"], "workroom.created");
+        assert_eq!(
+            legacy.next("same", Duration::from_millis(500)).await,
+            Got::Silence
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn many_distinct_operations_each_get_their_own_payload() {
+    each_backend(async |app| {
+        let team = app.team().await;
+        let after = latest_cursor(&app, &team.owner, &team.workspace).await;
+        let mut ws = WsClient::connect(&app, TRANSPORT_WS, Some(&team.owner.token))
+            .await
+            .unwrap();
+        // More distinct operations than one event keeps payloads for.
+        let count = 40;
+        for i in 0..count {
+            let query = format!(
+                "subscription($ws: ID!, $after: String) {{ a{i}: activity(workspaceId: $ws, after: $after) {{ action }} }}"
+            );
+            ws.subscribe(&format!("s{i}"), &query, json!({ "ws": team.workspace, "after": after }))
+                .await;
+        }
+        workroom(&app, &team.owner, &team.workspace, "Many").await;
+        let mut seen = HashSet::new();
+        while seen.len() < count {
+            let message = ws.recv(Duration::from_secs(10)).await;
+            let Some(Ok(message)) = message else {
+                panic!("expected {count} results, got {} and then {message:?}", seen.len());
+            };
+            let id = message["id"].as_str().unwrap().to_owned();
+            let i = id.trim_start_matches('s');
+            assert_eq!(message["type"], "next", "{message}");
+            assert_eq!(
+                message["payload"]["data"],
+                json!({ format!("a{i}"): { "action": "workroom.created" } })
+            );
+            assert!(seen.insert(id), "one result per subscription");
+        }
+    })
+    .await;
+}
+
+async fn ws_invalid(app: &TestApp, team: &Team) {
+    let mut ws = WsClient::connect(app, TRANSPORT_WS, Some(&team.owner.token))
+        .await
+        .unwrap();
+    ws.subscribe(
+        "bad",
+        "subscription($ws: ID!) { activity(workspaceId: $ws) { nope } }",
+        json!({ "ws": team.workspace }),
+    )
+    .await;
+    let got = ws.next("bad", Duration::from_secs(5)).await;
+    assert_eq!(
+        error_code(&got).as_deref(),
+        Some("BAD_USER_INPUT"),
+        "{got:?}"
+    );
+    assert_eq!(ws.next("bad", Duration::from_secs(5)).await, Got::Complete);
+}
+
+#[tokio::test]
+async fn each_operation_gets_its_own_shape_and_errors_name_its_alias() {
+    each_backend(async |app| {
+        let team = app.team().await;
+        let after = latest_cursor(&app, &team.owner, &team.workspace).await;
+        let vars = json!({ "ws": team.workspace, "after": after });
+        let narrow = "subscription($ws: ID!, $after: String) { activity(workspaceId: $ws, after: $after) { action } }";
+        let aliased = "subscription Feed($ws: ID!, $after: String) {
+            feed: activity(workspaceId: $ws, after: $after) { ...parts who: actor { name } } }
+            fragment parts on ActivityEvent { what: action cursor }";
+        // Two subscribers of one operation, and two of others.
+        let connect = async |user: &TestUser, id: &str, query: &str| {
+            let mut ws = WsClient::connect(&app, TRANSPORT_WS, Some(&user.token)).await.unwrap();
+            ws.subscribe(id, query, vars.clone()).await;
+            ws
+        };
+        let mut first = connect(&team.admin, "n1", narrow).await;
+        let mut second = connect(&team.viewer, "n2", narrow).await;
+        let mut wide = connect(&team.admin, "full", ACTIVITY).await;
+        let mut renamed = connect(&team.member, "alias", aliased).await;
+
+        workroom(&app, &team.owner, &team.workspace, "Shapes").await;
+        let n1 = first.event("n1").await;
+        let n2 = second.event("n2").await;
+        let full = wide.event("full").await;
+        let alias = renamed.event("alias").await;
+        assert_eq!(n1, json!({ "activity": { "action": "workroom.created" } }));
+        assert_eq!(n2, n1);
+        assert_eq!(full["activity"]["actor"]["name"], "Owner");
+        assert_eq!(full["activity"]["changes"]["name"]["after"], "Shapes");
+        assert_eq!(alias["feed"]["what"], "workroom.created");
+        assert_eq!(alias["feed"]["who"]["name"], "Owner");
+        assert_eq!(alias["feed"]["cursor"], full["activity"]["cursor"]);
+        assert!(alias.get("activity").is_none());
+
+        // The stream that ends names the field as the operation did.
+        let member = member_id_of(&app, &team, &team.member).await;
+        app.data(Some(&team.owner.token), "mutation($m: ID!) { removeMember(memberId: $m) { id } }", json!({ "m": member })).await;
+        let got = renamed.next("alias", Duration::from_secs(5)).await;
+        assert_eq!(error_code(&got).as_deref(), Some("NOT_FOUND"), "{got:?}");
+        let Got::Next(payload) = got else { unreachable!() };
+        assert_eq!(payload["errors"][0]["path"], json!(["feed"]));
+        assert_eq!(renamed.next("alias", Duration::from_secs(5)).await, Got::Complete);
+        // The admin still sees it.
+        let removed = first.event("n1").await;
+        assert_eq!(removed["activity"]["action"], "member.removed");
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replay_then_live_has_no_gap_and_no_duplicate() {
     each_backend(async |app| {

@@ -92,7 +92,7 @@ impl WsClient {
     }
 
     /// The next JSON message, `Err(close code)` when closed, None on silence.
-    async fn recv(&mut self, wait: Duration) -> Option<Result<Value, u16>> {
+    pub async fn recv(&mut self, wait: Duration) -> Option<Result<Value, u16>> {
         loop {
             let message = match tokio::time::timeout(wait, self.ws.next()).await {
                 Err(_) => return None,

@@ -1,0 +1,164 @@
+//! Shared payloads for the activity feed. What an `ActivityEvent` selection
+//! yields depends on the event and the operation, never on who receives it;
+//! so each event is rendered once per distinct operation (query, variables,
+//! operation name) and every subscriber running that operation sends the
+//! same bytes after checking its own access.
+//!
+//! The `activity` resolver still runs once per subscription (validation,
+//! authentication, membership, cursor); over a WebSocket it then hands its
+//! [`Watch`] to the connection instead of streaming through the executor.
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex, OnceLock, Weak};
+
+use async_graphql::{Context, EmptyMutation, ID, Object, Request, Schema, Subscription, Variables};
+use futures_util::{Stream, StreamExt, stream};
+
+use super::watch::Watch;
+use crate::activity::ActivityEvent;
+use crate::error::{AppError, AppResult};
+use crate::events::FeedEvent;
+
+/// Put in a request's data by the WebSocket endpoint: the `activity`
+/// resolver leaves its watch here and returns an empty stream.
+#[derive(Clone, Default)]
+pub struct Handoff(Arc<Mutex<Option<Watch>>>);
+
+impl Handoff {
+    pub fn put(&self, watch: Watch) {
+        *self.lock() = Some(watch);
+    }
+
+    pub fn take(&self) -> Option<Watch> {
+        self.lock().take()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Watch>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// The parts of a subscribe request that decide its payloads.
+pub struct Operation {
+    /// Equal for equal operations: the key of an event's shared payload.
+    key: Arc<str>,
+    query: String,
+    variables: Variables,
+    operation_name: Option<String>,
+}
+
+/// Operations in use, so subscribers sending the same one hold one copy.
+static OPERATIONS: LazyLock<Mutex<HashMap<Arc<str>, Weak<Operation>>>> =
+    LazyLock::new(Mutex::default);
+/// Past this many, operations nobody runs any more are forgotten.
+const OPERATIONS_KEPT: usize = 1024;
+
+impl Operation {
+    /// The operation of a subscribe request.
+    pub fn of(request: &Request) -> Arc<Self> {
+        let key: Arc<str> =
+            serde_json::to_string(&(&request.query, &request.variables, &request.operation_name))
+                .unwrap_or_default()
+                .into();
+        let mut known = OPERATIONS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(operation) = known.get(&key).and_then(Weak::upgrade) {
+            return operation;
+        }
+        if known.len() >= OPERATIONS_KEPT {
+            known.retain(|_, operation| operation.strong_count() > 0);
+        }
+        let operation = Arc::new(Self {
+            key: key.clone(),
+            query: request.query.clone(),
+            variables: request.variables.clone(),
+            operation_name: request.operation_name.clone(),
+        });
+        known.insert(key, Arc::downgrade(&operation));
+        operation
+    }
+
+    /// The `payload` of a `next` message carrying this event, shared by
+    /// every subscriber of this operation.
+    pub async fn payload(&self, event: &Arc<FeedEvent>) -> Arc<str> {
+        let render = || self.render(Delivery::Event(event.clone()));
+        match event.renders.slot(&self.key) {
+            Some(slot) => slot.get_or_init(render).await.clone(),
+            None => render().await,
+        }
+    }
+
+    /// The `payload` of the `next` message that ends a stream with an error.
+    pub async fn error_payload(&self, err: AppError) -> Arc<str> {
+        self.render(Delivery::Failed(err)).await
+    }
+
+    async fn render(&self, delivery: Delivery) -> Arc<str> {
+        let mut request = Request::new(self.query.clone())
+            .variables(self.variables.clone())
+            .data(delivery);
+        request.operation_name = self.operation_name.clone();
+        let response = schema()
+            .execute_stream(request)
+            .next()
+            .await
+            .unwrap_or_default();
+        serde_json::to_string(&response).unwrap_or_default().into()
+    }
+}
+
+/// What one rendering delivers.
+enum Delivery {
+    Event(Arc<FeedEvent>),
+    Failed(AppError),
+}
+
+impl Delivery {
+    fn item(&self) -> AppResult<ActivityEvent> {
+        match self {
+            Self::Event(event) => Ok(ActivityEvent(event.clone())),
+            Self::Failed(err) => Err(err.clone()),
+        }
+    }
+}
+
+type RenderSchema = Schema<RenderQuery, EmptyMutation, RenderSubscription>;
+
+/// Renders operations written against the public schema's `activity`
+/// subscription, so its arguments mirror that field's.
+fn schema() -> &'static RenderSchema {
+    static SCHEMA: OnceLock<RenderSchema> = OnceLock::new();
+    SCHEMA.get_or_init(|| Schema::new(RenderQuery, EmptyMutation, RenderSubscription))
+}
+
+struct RenderQuery;
+
+#[Object]
+impl RenderQuery {
+    /// The event being rendered.
+    async fn event(&self, ctx: &Context<'_>) -> Option<ActivityEvent> {
+        ctx.data_opt::<Delivery>()
+            .and_then(|delivery| delivery.item().ok())
+    }
+}
+
+struct RenderSubscription;
+
+#[Subscription]
+impl RenderSubscription {
+    async fn activity(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(name = "workspaceId")] _workspace_id: ID,
+        #[graphql(name = "after")] _after: Option<String>,
+    ) -> impl Stream<Item = async_graphql::Result<ActivityEvent>> + use<> {
+        let item = ctx
+            .data_opt::<Delivery>()
+            .map_or(Err(AppError::NotFound("event")), Delivery::item)
+            .map_err(async_graphql::Error::from);
+        stream::once(async move { item })
+    }
+}

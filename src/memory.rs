@@ -1,0 +1,64 @@
+//! Giving freed memory back to the operating system. Opening or closing
+//! thousands of WebSockets at once allocates far more, briefly, than the
+//! connections keep; glibc's allocator holds on to those freed pages until it
+//! is asked to release them, so the process would stay as large as its
+//! busiest moment.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use crate::state::AppState;
+
+/// How often connection churn is looked at.
+const LOOK_EVERY: Duration = Duration::from_secs(1);
+/// Connections opened or closed since the last release that make another
+/// worthwhile.
+const CHURN: u64 = 256;
+
+/// Releases free heap pages once a burst of connections has settled: many
+/// opened or closed since the last release, and for a whole second no
+/// connection or live subscriber came or went.
+pub fn spawn_releaser(state: &AppState) {
+    if !cfg!(all(target_os = "linux", target_env = "gnu")) {
+        return;
+    }
+    let metrics = state.metrics.clone();
+    let hub = state.hub.clone();
+    tokio::spawn(async move {
+        let look = || {
+            let opened = metrics.websocket_connections_total.load(Ordering::Relaxed);
+            let open = metrics.websocket_connections.load(Ordering::Relaxed);
+            // Every connection counts once when opened and again when closed.
+            (2 * opened - open, hub.load().1)
+        };
+        let mut tick = tokio::time::interval(LOOK_EVERY);
+        let (mut released_at, _) = look();
+        let mut last = look();
+        loop {
+            tick.tick().await;
+            let now = look();
+            if now == last && now.0 - released_at >= CHURN {
+                released_at = now.0;
+                let _ = tokio::task::spawn_blocking(release).await;
+            }
+            last = now;
+        }
+    });
+}
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn release() {
+    unsafe extern "C" {
+        /// glibc: returns free memory at the top of the heap and every
+        /// whole free page inside it to the system.
+        fn malloc_trim(pad: usize) -> i32;
+    }
+    // SAFETY: malloc_trim only walks the allocator's own free lists, under
+    // its locks; it may be called from any thread at any time.
+    unsafe {
+        malloc_trim(0);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn release() {}
