@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, oneshot, watch};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -138,15 +138,23 @@ struct Receipt {
     at: Instant,
 }
 
-async fn subscriber(
+/// What every subscriber needs to know.
+struct Setup {
     addr: String,
     token: String,
     workspace: String,
-    ready: Arc<Semaphore>,
-    opening: tokio::sync::OwnedSemaphorePermit,
+    /// Gets a permit from each subscriber once it is live.
+    ready: Semaphore,
     expected: usize,
-) -> Vec<Receipt> {
-    let mut request = format!("ws://{addr}/graphql/ws")
+}
+
+async fn subscriber(
+    setup: Arc<Setup>,
+    opening: tokio::sync::OwnedSemaphorePermit,
+    report: oneshot::Sender<Vec<Receipt>>,
+    mut done: watch::Receiver<bool>,
+) {
+    let mut request = format!("ws://{}/graphql/ws", setup.addr)
         .into_client_request()
         .expect("request");
     request.headers_mut().insert(
@@ -159,16 +167,16 @@ async fn subscriber(
     let (mut ws, _) = tokio_tungstenite::connect_async_with_config(request, Some(config), false)
         .await
         .expect("websocket");
-    let init = json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {token}") } });
+    let init = json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {}", setup.token) } });
     ws.send(Message::Text(init.to_string().into()))
         .await
         .expect("init");
-    let subscribe = json!({ "id": "1", "type": "subscribe", "payload": { "query": SUBSCRIPTION, "variables": { "ws": workspace } } });
+    let subscribe = json!({ "id": "1", "type": "subscribe", "payload": { "query": SUBSCRIPTION, "variables": { "ws": setup.workspace } } });
     ws.send(Message::Text(subscribe.to_string().into()))
         .await
         .expect("subscribe");
     drop(opening);
-    let mut receipts = Vec::with_capacity(expected + 1);
+    let mut receipts = Vec::with_capacity(setup.expected + 1);
     let mut warmed = false;
     while let Some(Ok(message)) = ws.next().await {
         let Message::Text(text) = message else {
@@ -193,7 +201,7 @@ async fn subscriber(
         if name == "warm-up" {
             if !warmed {
                 warmed = true;
-                ready.add_permits(1);
+                setup.ready.add_permits(1);
             }
         } else if let Some(index) = name.strip_prefix('m').and_then(|i| i.parse().ok()) {
             receipts.push(Receipt {
@@ -201,12 +209,15 @@ async fn subscriber(
                 seq,
                 at,
             });
-            if receipts.len() == expected {
+            if receipts.len() == setup.expected {
                 break;
             }
         }
     }
-    receipts
+    let _ = report.send(receipts);
+    // Stay connected until every subscriber has reported: a socket closing
+    // early would load the server while others still wait for the last event.
+    let _ = done.wait_for(|done| *done).await;
 }
 
 /// The text between the first `start` and the next `end`.
@@ -226,6 +237,78 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// Most socket pairs the floor measurement opens: both ends live in this
+/// process, within its open-file limit.
+const FLOOR_PAIRS: usize = 9_000;
+/// About the size of one event as the benchmark's subscribers receive it.
+const FLOOR_MESSAGE: usize = 256;
+
+/// What the kernel alone needs on this machine: one message of `size` bytes
+/// written by two threads to each of `count` loopback TCP sockets, read by a
+/// task per socket; the median of five rounds. Fan-out completion cannot beat
+/// it when clients share the machine with the server.
+async fn loopback_floor(count: usize, size: usize) -> Duration {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let mut writers = Vec::with_capacity(count);
+    let arrived = Arc::new(Semaphore::new(0));
+    let mut readers = Vec::with_capacity(count);
+    for _ in 0..count {
+        let client = std::net::TcpStream::connect(addr).expect("connect");
+        let (server, _) = listener.accept().expect("accept");
+        server.set_nodelay(true).expect("nodelay");
+        client.set_nonblocking(true).expect("nonblocking");
+        writers.push(server);
+        let mut client = tokio::net::TcpStream::from_std(client).expect("client");
+        let arrived = arrived.clone();
+        readers.push(tokio::spawn(async move {
+            let mut buffer = vec![0u8; size];
+            while tokio::io::AsyncReadExt::read_exact(&mut client, &mut buffer)
+                .await
+                .is_ok()
+            {
+                arrived.add_permits(1);
+            }
+        }));
+    }
+    let message = Arc::new(vec![b'x'; size]);
+    let halves: Vec<Arc<Vec<std::net::TcpStream>>> = {
+        let second = writers.split_off(count / 2);
+        vec![Arc::new(writers), Arc::new(second)]
+    };
+    let mut rounds = Vec::new();
+    for _ in 0..5 {
+        let started = Instant::now();
+        let threads: Vec<_> = halves
+            .iter()
+            .map(|half| {
+                let (half, message) = (half.clone(), message.clone());
+                std::thread::spawn(move || {
+                    for mut socket in half.iter() {
+                        std::io::Write::write_all(&mut socket, &message).expect("write");
+                    }
+                })
+            })
+            .collect();
+        arrived
+            .acquire_many(count as u32)
+            .await
+            .expect("all arrived")
+            .forget();
+        rounds.push(started.elapsed());
+        for thread in threads {
+            thread.join().expect("writer");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    drop(halves);
+    for reader in readers {
+        let _ = reader.await;
+    }
+    rounds.sort();
+    rounds[rounds.len() / 2]
 }
 
 #[tokio::main]
@@ -263,20 +346,27 @@ async fn main() {
     let rss_before = rss_kib(pid);
     println!("server pid {pid} at {addr}; RSS before subscribers: {rss_before} KiB");
 
-    let ready = Arc::new(Semaphore::new(0));
+    let setup = Arc::new(Setup {
+        addr: addr.clone(),
+        token: token.clone(),
+        workspace: workspace.clone(),
+        ready: Semaphore::new(0),
+        expected: mutations,
+    });
     let opening = Arc::new(Semaphore::new(256));
     let connect_started = Instant::now();
     let mut tasks = Vec::with_capacity(subscribers);
+    let mut reports = Vec::with_capacity(subscribers);
+    let (finish, done) = watch::channel(false);
     for _ in 0..subscribers {
         let permit = opening.clone().acquire_owned().await.expect("permit");
-        let (addr, token, workspace, ready) = (
-            addr.clone(),
-            token.clone(),
-            workspace.clone(),
-            ready.clone(),
-        );
+        let (report, receipts) = oneshot::channel();
+        reports.push(receipts);
         tasks.push(tokio::spawn(subscriber(
-            addr, token, workspace, ready, permit, mutations,
+            setup.clone(),
+            permit,
+            report,
+            done.clone(),
         )));
     }
     // Every subscriber is live once it has seen a warm-up event.
@@ -292,7 +382,7 @@ async fn main() {
             .await;
             if tokio::time::timeout(
                 Duration::from_secs(2),
-                ready.acquire_many(subscribers as u32),
+                setup.ready.acquire_many(subscribers as u32),
             )
             .await
             .is_ok()
@@ -331,8 +421,8 @@ async fn main() {
     let mut latencies = Vec::with_capacity(subscribers * mutations);
     let mut completion = vec![Duration::ZERO; mutations];
     let collect = async {
-        for task in tasks {
-            let receipts = task.await.expect("subscriber");
+        for report in reports {
+            let receipts = report.await.expect("subscriber");
             let mut last = 0;
             for receipt in receipts {
                 if receipt.seq <= last {
@@ -354,7 +444,15 @@ async fn main() {
     {
         println!("some subscribers did not receive every event within 120 s");
     }
+    let _ = finish.send(true);
+    for task in tasks {
+        let _ = task.await;
+    }
     latencies.sort();
+    let in_order: Vec<String> = completion
+        .iter()
+        .map(|d| format!("{:.0}", d.as_secs_f64() * 1000.0))
+        .collect();
     completion.sort();
     let expected = subscribers * mutations;
     println!("subscribers held:            {subscribers}");
@@ -374,7 +472,17 @@ async fn main() {
         ms(completion.last().copied().unwrap_or_default())
     );
     println!(
+        "fan-out completion by mutation (ms): {}",
+        in_order.join(" ")
+    );
+    println!(
         "server RSS: {rss_before} KiB before, {rss_idle} KiB with {subscribers} idle subscribers: {:.1} KiB per idle subscriber",
         (rss_idle.saturating_sub(rss_before)) as f64 / subscribers as f64
+    );
+    drop(server);
+    let pairs = subscribers.min(FLOOR_PAIRS);
+    println!(
+        "loopback floor: {} to write {FLOOR_MESSAGE} bytes to each of {pairs} TCP sockets and read them",
+        ms(loopback_floor(pairs, FLOOR_MESSAGE).await)
     );
 }
