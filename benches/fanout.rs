@@ -420,6 +420,7 @@ async fn main() {
     let mut order_violations = 0usize;
     let mut latencies = Vec::with_capacity(subscribers * mutations);
     let mut completion = vec![Duration::ZERO; mutations];
+    let mut first = vec![Duration::MAX; mutations];
     let collect = async {
         for report in reports {
             let receipts = report.await.expect("subscriber");
@@ -435,6 +436,7 @@ async fn main() {
                     .saturating_duration_since(sent_at[receipt.mutation]);
                 latencies.push(latency);
                 completion[receipt.mutation] = completion[receipt.mutation].max(latency);
+                first[receipt.mutation] = first[receipt.mutation].min(latency);
             }
         }
     };
@@ -454,6 +456,7 @@ async fn main() {
         .map(|d| format!("{:.0}", d.as_secs_f64() * 1000.0))
         .collect();
     completion.sort();
+    first.sort();
     let expected = subscribers * mutations;
     println!("subscribers held:            {subscribers}");
     println!(
@@ -470,6 +473,10 @@ async fn main() {
         "fan-out completion p50 / max: {} / {}",
         ms(percentile(&completion, 50.0)),
         ms(completion.last().copied().unwrap_or_default())
+    );
+    println!(
+        "first receipt p50 (the mutation and its way to the feed): {}",
+        ms(percentile(&first, 50.0))
     );
     println!(
         "fan-out completion by mutation (ms): {}",
