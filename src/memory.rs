@@ -29,7 +29,7 @@ pub fn spawn_releaser(state: &AppState) {
             let opened = metrics.websocket_connections_total.load(Ordering::Relaxed);
             let open = metrics.websocket_connections.load(Ordering::Relaxed);
             // Every connection counts once when opened and again when closed.
-            (2 * opened - open, hub.load().1)
+            ((2 * opened).saturating_sub(open), hub.load().1)
         };
         let mut tick = tokio::time::interval(LOOK_EVERY);
         let (mut released_at, _) = look();
@@ -37,7 +37,7 @@ pub fn spawn_releaser(state: &AppState) {
         loop {
             tick.tick().await;
             let now = look();
-            if now == last && now.0 - released_at >= CHURN {
+            if now == last && now.0.saturating_sub(released_at) >= CHURN {
                 released_at = now.0;
                 let _ = tokio::task::spawn_blocking(release).await;
             }

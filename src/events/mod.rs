@@ -13,7 +13,7 @@
 mod listener;
 pub mod presence;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -61,35 +61,65 @@ impl FeedEvent {
 /// renders it, so subscribers who would get identical payloads share one.
 #[derive(Default)]
 pub struct Renders {
-    slots: Mutex<Vec<(Arc<str>, PayloadSlot)>>,
+    kept: Mutex<Kept>,
+}
+
+#[derive(Default)]
+struct Kept {
+    slots: Vec<(Arc<str>, PayloadSlot)>,
+    bytes: usize,
+    /// Set once the event is old: late readers render their own.
+    retired: bool,
 }
 
 /// One operation's payload for one event, once rendered.
 pub type PayloadSlot = Arc<OnceCell<Arc<str>>>;
 
-/// Most payloads kept with one event. Events stay in the feed's buffer for a
-/// while, so past this, subscribers of further operations render their own
-/// rather than grow it.
+/// Most payloads, and bytes of payloads, kept with one event; past these,
+/// subscribers of further operations render their own.
 const RENDERS_KEPT: usize = 32;
+const RENDER_BYTES_KEPT: usize = 256 << 10;
+/// Events of a feed whose payloads are kept; older ones drop theirs, so
+/// what the feed's buffer holds stays small.
+const RENDERED_EVENTS: usize = 64;
 
 impl Renders {
     /// The payload slot of one operation: filled by the first subscriber
     /// that renders it, read by the rest. None when the event keeps enough
     /// payloads already.
     pub fn slot(&self, key: &Arc<str>) -> Option<PayloadSlot> {
-        let mut slots = self
+        let mut kept = self.lock();
+        if let Some((_, slot)) = kept
             .slots
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((_, slot)) = slots.iter().find(|(k, _)| Arc::ptr_eq(k, key) || k == key) {
+            .iter()
+            .find(|(k, _)| Arc::ptr_eq(k, key) || k == key)
+        {
             return Some(slot.clone());
         }
-        if slots.len() >= RENDERS_KEPT {
+        if kept.retired || kept.slots.len() >= RENDERS_KEPT || kept.bytes >= RENDER_BYTES_KEPT {
             return None;
         }
         let slot = Arc::new(OnceCell::new());
-        slots.push((key.clone(), slot.clone()));
+        kept.slots.push((key.clone(), slot.clone()));
         Some(slot)
+    }
+
+    /// Counts a payload just rendered into a slot.
+    pub fn kept(&self, bytes: usize) {
+        self.lock().bytes += bytes;
+    }
+
+    fn retire(&self) {
+        let mut kept = self.lock();
+        kept.retired = true;
+        kept.slots = Vec::new();
+        kept.bytes = 0;
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Kept> {
+        self.kept
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -97,6 +127,8 @@ struct Feed {
     tx: broadcast::Sender<Arc<FeedEvent>>,
     /// The newest `seq` sent on `tx`.
     position: i64,
+    /// The newest events, which keep their rendered payloads.
+    rendered: VecDeque<Arc<FeedEvent>>,
 }
 
 struct Inner {
@@ -168,6 +200,7 @@ impl Hub {
             .or_insert_with(|| Feed {
                 tx: broadcast::channel(FEED_CAPACITY).0,
                 position: newest,
+                rendered: VecDeque::new(),
             });
         Ok((feed.tx.subscribe(), feed.position))
     }
@@ -266,8 +299,15 @@ impl Hub {
                 for event in events {
                     if event.model.seq > feed.position {
                         feed.position = event.model.seq;
+                        let event = Arc::new(event);
                         // No receivers is fine: they may have just left.
-                        let _ = feed.tx.send(Arc::new(event));
+                        let _ = feed.tx.send(event.clone());
+                        feed.rendered.push_back(event);
+                        if feed.rendered.len() > RENDERED_EVENTS
+                            && let Some(old) = feed.rendered.pop_front()
+                        {
+                            old.renders.retire();
+                        }
                     }
                 }
                 if !full {

@@ -130,10 +130,7 @@ impl LiveSubscription {
         let watch = Watch::start(ctx.state().clone(), viewer, user_id, after, expires_at).await?;
         // Over a WebSocket the connection delivers shared payloads itself.
         let watch = match ctx.data_opt::<Handoff>() {
-            Some(handoff) => {
-                handoff.put(watch);
-                None
-            }
+            Some(handoff) => handoff.offer(watch),
             None => Some(watch),
         };
         Ok(futures_util::stream::unfold(watch, |watch| async move {

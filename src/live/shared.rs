@@ -11,12 +11,15 @@
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex, OnceLock, Weak};
 
-use async_graphql::{Context, EmptyMutation, ID, Object, Request, Schema, Subscription, Variables};
+use async_graphql::parser::types::{DocumentOperations, OperationType, Selection};
+use async_graphql::{
+    Context, EmptyMutation, ID, Object, Request, Response, Schema, Subscription, Variables,
+};
 use futures_util::{Stream, StreamExt, stream};
 
 use super::watch::Watch;
 use crate::activity::ActivityEvent;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ensure_codes};
 use crate::events::FeedEvent;
 
 /// Put in a request's data by the WebSocket endpoint: the `activity`
@@ -25,8 +28,14 @@ use crate::events::FeedEvent;
 pub struct Handoff(Arc<Mutex<Option<Watch>>>);
 
 impl Handoff {
-    pub fn put(&self, watch: Watch) {
-        *self.lock() = Some(watch);
+    /// Takes the watch, or gives it back when one was handed over already.
+    pub fn offer(&self, watch: Watch) -> Option<Watch> {
+        let mut slot = self.lock();
+        if slot.is_some() {
+            return Some(watch);
+        }
+        *slot = Some(watch);
+        None
     }
 
     pub fn take(&self) -> Option<Watch> {
@@ -49,11 +58,38 @@ pub struct Operation {
     operation_name: Option<String>,
 }
 
+/// Whether a subscribe request's payloads can be shared: a document of one
+/// subscription selecting only `activity`, whose fragments are on the feed's
+/// own types (the renderer knows no others).
+pub fn shareable(request: &mut Request) -> bool {
+    let Ok(document) = request.parsed_query() else {
+        return false;
+    };
+    let DocumentOperations::Single(operation) = &document.operations else {
+        return false;
+    };
+    let fragments_known = document.fragments.values().all(|fragment| {
+        matches!(
+            fragment.node.type_condition.node.on.node.as_str(),
+            "ActivityEvent" | "User"
+        )
+    });
+    let items = &operation.node.selection_set.node.items;
+    operation.node.ty == OperationType::Subscription
+        && fragments_known
+        && items.len() == 1
+        && matches!(&items[0].node, Selection::Field(field) if field.node.name.node == "activity")
+}
+
 /// Operations in use, so subscribers sending the same one hold one copy.
 static OPERATIONS: LazyLock<Mutex<HashMap<Arc<str>, Weak<Operation>>>> =
     LazyLock::new(Mutex::default);
-/// Past this many, operations nobody runs any more are forgotten.
-const OPERATIONS_KEPT: usize = 1024;
+
+fn operations() -> std::sync::MutexGuard<'static, HashMap<Arc<str>, Weak<Operation>>> {
+    OPERATIONS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 impl Operation {
     /// The operation of a subscribe request.
@@ -62,14 +98,9 @@ impl Operation {
             serde_json::to_string(&(&request.query, &request.variables, &request.operation_name))
                 .unwrap_or_default()
                 .into();
-        let mut known = OPERATIONS
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut known = operations();
         if let Some(operation) = known.get(&key).and_then(Weak::upgrade) {
             return operation;
-        }
-        if known.len() >= OPERATIONS_KEPT {
-            known.retain(|_, operation| operation.strong_count() > 0);
         }
         let operation = Arc::new(Self {
             key: key.clone(),
@@ -86,7 +117,14 @@ impl Operation {
     pub async fn payload(&self, event: &Arc<FeedEvent>) -> Arc<str> {
         let render = || self.render(Delivery::Event(event.clone()));
         match event.renders.slot(&self.key) {
-            Some(slot) => slot.get_or_init(render).await.clone(),
+            Some(slot) => slot
+                .get_or_init(|| async {
+                    let payload = render().await;
+                    event.renders.kept(payload.len());
+                    payload
+                })
+                .await
+                .clone(),
             None => render().await,
         }
     }
@@ -101,12 +139,26 @@ impl Operation {
             .variables(self.variables.clone())
             .data(delivery);
         request.operation_name = self.operation_name.clone();
-        let response = schema()
+        let mut response = schema()
             .execute_stream(request)
             .next()
             .await
             .unwrap_or_default();
-        serde_json::to_string(&response).unwrap_or_default().into()
+        ensure_codes(&mut response);
+        payload_json(&response).into()
+    }
+}
+
+impl Drop for Operation {
+    fn drop(&mut self) {
+        let mut known = operations();
+        // Unless a new subscriber has registered the same operation since.
+        if known
+            .get(&self.key)
+            .is_some_and(|operation| operation.strong_count() == 0)
+        {
+            known.remove(&self.key);
+        }
     }
 }
 
@@ -136,7 +188,7 @@ fn schema() -> &'static RenderSchema {
 
 struct RenderQuery;
 
-#[Object]
+#[Object(name = "Query")]
 impl RenderQuery {
     /// The event being rendered.
     async fn event(&self, ctx: &Context<'_>) -> Option<ActivityEvent> {
@@ -147,7 +199,7 @@ impl RenderQuery {
 
 struct RenderSubscription;
 
-#[Subscription]
+#[Subscription(name = "Subscription")]
 impl RenderSubscription {
     async fn activity(
         &self,
@@ -161,4 +213,13 @@ impl RenderSubscription {
             .map_err(async_graphql::Error::from);
         stream::once(async move { item })
     }
+}
+
+/// A response as the `payload` of a `next` message.
+pub fn payload_json(response: &Response) -> String {
+    serde_json::to_string(response).unwrap_or_else(|err| {
+        tracing::error!(error = %err, "a response could not be serialised");
+        r#"{"data":null,"errors":[{"message":"internal error","extensions":{"code":"INTERNAL"}}]}"#
+            .to_owned()
+    })
 }

@@ -43,6 +43,10 @@ pub fn may_see(viewer: &Membership, event: &activity_event::Model) -> bool {
     area_ok && room_ok
 }
 
+fn expired_token() -> AppError {
+    AppError::Unauthenticated("the access token expired: renew it and subscribe again")
+}
+
 /// What a subscriber's watch yields.
 pub enum Step {
     Event(Arc<FeedEvent>),
@@ -122,6 +126,16 @@ impl Watch {
             return Some(Ok(event));
         }
         loop {
+            // Checked before every event: a subscriber never short of
+            // events (replaying, or on a busy feed) would otherwise never
+            // see its token expire.
+            if self
+                .expiry
+                .as_ref()
+                .is_some_and(|expiry| expiry.is_elapsed())
+            {
+                return Some(Err(expired_token()));
+            }
             if let Some(event) = self.backlog.pop_front() {
                 return Some(Ok(event));
             }
@@ -147,11 +161,7 @@ impl Watch {
                     Err(RecvError::Lagged(_)) => self.catching_up = true,
                     Err(RecvError::Closed) => return None,
                 },
-                () = expired => {
-                    return Some(Err(AppError::Unauthenticated(
-                        "the access token expired: renew it and subscribe again",
-                    )));
-                }
+                () = expired => return Some(Err(expired_token())),
             }
         }
     }

@@ -22,7 +22,7 @@ use axum::response::Response;
 use futures_util::stream::{self, BoxStream};
 use futures_util::{SinkExt, Stream, StreamExt, ready};
 
-use super::shared::{Handoff, Operation};
+use super::shared::{Handoff, Operation, payload_json, shareable};
 use super::watch::Watch;
 use crate::auth::Identity;
 use crate::error::ensure_codes;
@@ -144,8 +144,8 @@ async fn serve(
     loop {
         let wake = tokio::select! {
             biased;
-            out = poll_fn(|cx| conn.subscriptions.poll_next(cx)) => Wake::Stream(out),
             message = socket.recv() => Wake::Client(message),
+            out = poll_fn(|cx| conn.subscriptions.poll_next(cx)) => Wake::Stream(out),
             _ = ping.tick() => Wake::Ping,
             () = &mut init_deadline, if conn.identity.is_none() => Wake::InitTimedOut,
         };
@@ -250,19 +250,20 @@ impl Connection {
         } else if self.subscriptions.len() >= MAX_SUBSCRIPTIONS {
             return Some(close(4429, "too many subscriptions on this connection"));
         }
-        let handoff = Handoff::default();
-        let operation = Operation::of(&request);
-        let results = self
-            .schema
-            .execute_stream(request.data(identity).data(handoff.clone()));
+        let mut request = request.data(identity);
+        let shared = if shareable(&mut request) {
+            let handoff = Handoff::default();
+            let operation = Operation::of(&request);
+            request = request.data(handoff.clone());
+            Some(Shared { handoff, operation })
+        } else {
+            None
+        };
+        let results = self.schema.execute_stream(request);
         self.subscriptions.open.push(Subscription {
             json_id: json_string(&id).into(),
             id,
-            phase: Phase::Executing {
-                results,
-                handoff,
-                operation,
-            },
+            phase: Phase::Executing { results, shared },
         });
         None
     }
@@ -338,8 +339,7 @@ struct Subscription {
 enum Phase {
     Executing {
         results: BoxStream<'static, async_graphql::Response>,
-        handoff: Handoff,
-        operation: Arc<Operation>,
+        shared: Option<Shared>,
     },
     Feeding(BoxStream<'static, Arc<str>>),
     Finished,
@@ -350,20 +350,18 @@ impl Subscription {
     fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Arc<str>>> {
         loop {
             match &mut self.phase {
-                Phase::Executing {
-                    results,
-                    handoff,
-                    operation,
-                } => match ready!(results.poll_next_unpin(cx)) {
+                Phase::Executing { results, shared } => match ready!(results.poll_next_unpin(cx)) {
                     Some(mut response) => {
                         ensure_codes(&mut response);
-                        let payload = serde_json::to_string(&response).unwrap_or_default();
-                        return Poll::Ready(Some(payload.into()));
+                        return Poll::Ready(Some(payload_json(&response).into()));
                     }
                     None => {
-                        self.phase = match handoff.take() {
-                            Some(watch) => Phase::Feeding(feed(watch, operation.clone()).boxed()),
-                            None => Phase::Finished,
+                        let watch = shared.as_ref().and_then(|s| s.handoff.take());
+                        self.phase = match (watch, shared.take()) {
+                            (Some(watch), Some(shared)) => {
+                                Phase::Feeding(feed(watch, shared.operation).boxed())
+                            }
+                            _ => Phase::Finished,
                         };
                     }
                 },
@@ -375,6 +373,13 @@ impl Subscription {
             }
         }
     }
+}
+
+/// Where the activity resolver leaves its watch, and the operation whose
+/// payloads the feed then shares.
+struct Shared {
+    handoff: Handoff,
+    operation: Arc<Operation>,
 }
 
 /// An activity feed's payloads, rendered once per operation: each event this

@@ -314,6 +314,60 @@ async fn many_distinct_operations_each_get_their_own_payload() {
     .await;
 }
 
+#[tokio::test]
+async fn operations_the_feed_cannot_share_still_stream() {
+    each_backend(async |app| {
+        let team = app.team().await;
+        let second = app.create_workspace(&team.owner, "Second Space").await;
+        let mut ws = WsClient::connect(&app, TRANSPORT_WS, Some(&team.owner.token))
+            .await
+            .unwrap();
+        // Two feeds in one operation, each under its own name.
+        ws.subscribe(
+            "two",
+            "subscription($a: ID!, $b: ID!) { a: activity(workspaceId: $a) { action workroomId } b: activity(workspaceId: $b) { action workroomId } }",
+            json!({ "a": team.workspace, "b": second }),
+        )
+        .await;
+        // A document that also holds a query, choosing the subscription by name.
+        let mut named = WsClient::connect(&app, TRANSPORT_WS, Some(&team.owner.token))
+            .await
+            .unwrap();
+        named.send(json!({ "id": "named", "type": "subscribe", "payload": {
+            "query": "query Me { me { id } } subscription Feed($ws: ID!) { activity(workspaceId: $ws) { action } }",
+            "operationName": "Feed",
+            "variables": { "ws": second },
+        } }))
+        .await;
+        let in_second = loop {
+            let room = workroom(&app, &team.owner, &second, "Other").await;
+            if let Got::Next(payload) = named.next("named", Duration::from_secs(2)).await {
+                assert_eq!(payload["data"], json!({ "activity": { "action": "workroom.created" } }));
+                break room;
+            }
+        };
+        let mut from_b = None;
+        while from_b.is_none() {
+            let got = ws.next("two", Duration::from_secs(5)).await;
+            let Got::Next(payload) = got else { panic!("{got:?}") };
+            if payload["data"]["b"]["workroomId"] == in_second.as_str() {
+                from_b = Some(payload);
+            }
+        }
+        let in_first = workroom(&app, &team.owner, &team.workspace, "First").await;
+        loop {
+            let got = ws.next("two", Duration::from_secs(5)).await;
+            let Got::Next(payload) = got else { panic!("{got:?}") };
+            if let Some(event) = payload["data"].get("a") {
+                assert_eq!(event["workroomId"], in_first.as_str());
+                assert!(payload["data"].get("b").is_none());
+                break;
+            }
+        }
+    })
+    .await;
+}
+
 async fn ws_invalid(app: &TestApp, team: &Team) {
     let mut ws = WsClient::connect(app, TRANSPORT_WS, Some(&team.owner.token))
         .await
