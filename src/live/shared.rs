@@ -12,14 +12,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex, OnceLock, Weak};
 
 use async_graphql::parser::types::{DocumentOperations, OperationType, Selection};
-use async_graphql::{
-    Context, EmptyMutation, ID, Object, Request, Response, Schema, Subscription, Variables,
-};
+use async_graphql::{Context, EmptyMutation, ID, Object, Request, Schema, Subscription, Variables};
 use futures_util::{Stream, StreamExt, stream};
 
 use super::watch::Watch;
+use super::ws::result_payload;
 use crate::activity::ActivityEvent;
-use crate::error::{AppError, AppResult, ensure_codes};
+use crate::error::{AppError, AppResult};
 use crate::events::FeedEvent;
 
 /// Put in a request's data by the WebSocket endpoint: the `activity`
@@ -139,13 +138,12 @@ impl Operation {
             .variables(self.variables.clone())
             .data(delivery);
         request.operation_name = self.operation_name.clone();
-        let mut response = schema()
+        let response = schema()
             .execute_stream(request)
             .next()
             .await
             .unwrap_or_default();
-        ensure_codes(&mut response);
-        payload_json(&response).into()
+        result_payload(response)
     }
 }
 
@@ -213,13 +211,4 @@ impl RenderSubscription {
             .map_err(async_graphql::Error::from);
         stream::once(async move { item })
     }
-}
-
-/// A response as the `payload` of a `next` message.
-pub fn payload_json(response: &Response) -> String {
-    serde_json::to_string(response).unwrap_or_else(|err| {
-        tracing::error!(error = %err, "a response could not be serialised");
-        r#"{"data":null,"errors":[{"message":"internal error","extensions":{"code":"INTERNAL"}}]}"#
-            .to_owned()
-    })
 }

@@ -22,7 +22,7 @@ use axum::response::Response;
 use futures_util::stream::{self, BoxStream};
 use futures_util::{SinkExt, Stream, StreamExt, ready};
 
-use super::shared::{Handoff, Operation, payload_json, shareable};
+use super::shared::{Handoff, Operation, shareable};
 use super::watch::Watch;
 use crate::auth::Identity;
 use crate::error::ensure_codes;
@@ -215,7 +215,7 @@ impl Connection {
             ClientMessage::Start { id, payload } => self.subscribe(id, payload),
             ClientMessage::Stop { id } => {
                 self.subscriptions.remove(&id)?;
-                Some(message("complete", Some(&json_string(&id)), None))
+                Some(complete(&id))
             }
             ClientMessage::Ping { .. } => Some(message("pong", None, None)),
             ClientMessage::Pong { .. } => None,
@@ -273,13 +273,29 @@ impl Connection {
             Outgoing::Next(id, payload) => {
                 Some(message(self.next_kind(), Some(&id), Some(&payload)))
             }
-            Outgoing::Ended(id) => Some(message("complete", Some(&json_string(&id)), None)),
+            Outgoing::Ended(id) => Some(complete(&id)),
         }
     }
 }
 
+/// Tells the client a subscription is over.
+fn complete(id: &str) -> Message {
+    message("complete", Some(&json_string(id)), None)
+}
+
 fn json_string(value: &str) -> String {
     serde_json::to_string(value).unwrap_or_default()
+}
+
+/// A response as the `payload` of a `next` message, every error with a code.
+pub(super) fn result_payload(mut response: async_graphql::Response) -> Arc<str> {
+    ensure_codes(&mut response);
+    let json = serde_json::to_string(&response).unwrap_or_else(|err| {
+        tracing::error!(error = %err, "a response could not be serialised");
+        r#"{"data":null,"errors":[{"message":"internal error","extensions":{"code":"INTERNAL"}}]}"#
+            .to_owned()
+    });
+    json.into()
 }
 
 /// The open subscriptions of one connection. They are polled by the
@@ -351,18 +367,13 @@ impl Subscription {
         loop {
             match &mut self.phase {
                 Phase::Executing { results, shared } => match ready!(results.poll_next_unpin(cx)) {
-                    Some(mut response) => {
-                        ensure_codes(&mut response);
-                        return Poll::Ready(Some(payload_json(&response).into()));
-                    }
+                    Some(response) => return Poll::Ready(Some(result_payload(response))),
                     None => {
-                        let watch = shared.as_ref().and_then(|s| s.handoff.take());
-                        self.phase = match (watch, shared.take()) {
-                            (Some(watch), Some(shared)) => {
-                                Phase::Feeding(feed(watch, shared.operation).boxed())
-                            }
-                            _ => Phase::Finished,
-                        };
+                        let feeding = shared.take().and_then(|shared| {
+                            let watch = shared.handoff.take()?;
+                            Some(feed(watch, shared.operation).boxed())
+                        });
+                        self.phase = feeding.map_or(Phase::Finished, Phase::Feeding);
                     }
                 },
                 Phase::Feeding(payloads) => match ready!(payloads.poll_next_unpin(cx)) {

@@ -146,12 +146,14 @@ async fn unauthenticated_connections_stream_nothing() {
             Got::Closed(4401)
         );
         // Outsiders get NOT_FOUND.
-        let mut outsider = WsClient::connect(&app, TRANSPORT_WS, Some(&team.outsider.token))
-            .await
-            .unwrap();
-        outsider
-            .subscribe("a", ACTIVITY, json!({ "ws": team.workspace }))
-            .await;
+        let mut outsider = WsClient::subscribed(
+            &app,
+            &team.outsider.token,
+            "a",
+            ACTIVITY,
+            json!({ "ws": team.workspace }),
+        )
+        .await;
         assert_eq!(
             error_code(&outsider.next("a", Duration::from_secs(5)).await).as_deref(),
             Some("NOT_FOUND")
@@ -226,15 +228,10 @@ async fn protocol_errors_close_with_their_codes() {
         ws_invalid(&app, &team).await;
 
         // Two subscriptions may not share an id.
-        let mut twice = WsClient::connect(&app, TRANSPORT_WS, Some(&team.owner.token))
-            .await
-            .unwrap();
-        twice
-            .subscribe("same", ACTIVITY, json!({ "ws": team.workspace }))
-            .await;
-        twice
-            .subscribe("same", ACTIVITY, json!({ "ws": team.workspace }))
-            .await;
+        let vars = json!({ "ws": team.workspace });
+        let mut twice =
+            WsClient::subscribed(&app, &team.owner.token, "same", ACTIVITY, vars.clone()).await;
+        twice.subscribe("same", ACTIVITY, vars.clone()).await;
         assert_eq!(
             twice.next("x", Duration::from_secs(5)).await,
             Got::Closed(4409)
@@ -319,11 +316,10 @@ async fn operations_the_feed_cannot_share_still_stream() {
     each_backend(async |app| {
         let team = app.team().await;
         let second = app.create_workspace(&team.owner, "Second Space").await;
-        let mut ws = WsClient::connect(&app, TRANSPORT_WS, Some(&team.owner.token))
-            .await
-            .unwrap();
         // Two feeds in one operation, each under its own name.
-        ws.subscribe(
+        let mut ws = WsClient::subscribed(
+            &app,
+            &team.owner.token,
             "two",
             "subscription($a: ID!, $b: ID!) { a: activity(workspaceId: $a) { action workroomId } b: activity(workspaceId: $b) { action workroomId } }",
             json!({ "a": team.workspace, "b": second }),
@@ -369,10 +365,9 @@ async fn operations_the_feed_cannot_share_still_stream() {
 }
 
 async fn ws_invalid(app: &TestApp, team: &Team) {
-    let mut ws = WsClient::connect(app, TRANSPORT_WS, Some(&team.owner.token))
-        .await
-        .unwrap();
-    ws.subscribe(
+    let mut ws = WsClient::subscribed(
+        app,
+        &team.owner.token,
         "bad",
         "subscription($ws: ID!) { activity(workspaceId: $ws) { nope } }",
         json!({ "ws": team.workspace }),
@@ -399,9 +394,7 @@ async fn each_operation_gets_its_own_shape_and_errors_name_its_alias() {
             fragment parts on ActivityEvent { what: action cursor }";
         // Two subscribers of one operation, and two of others.
         let connect = async |user: &TestUser, id: &str, query: &str| {
-            let mut ws = WsClient::connect(&app, TRANSPORT_WS, Some(&user.token)).await.unwrap();
-            ws.subscribe(id, query, vars.clone()).await;
-            ws
+            WsClient::subscribed(&app, &user.token, id, query, vars.clone()).await
         };
         let mut first = connect(&team.admin, "n1", narrow).await;
         let mut second = connect(&team.viewer, "n2", narrow).await;

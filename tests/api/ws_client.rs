@@ -56,6 +56,21 @@ impl WsClient {
         Self::connect_to(app.addr, protocol, token).await
     }
 
+    /// Connects with the token and opens one subscription.
+    pub async fn subscribed(
+        app: &TestApp,
+        token: &str,
+        id: &str,
+        query: &str,
+        variables: Value,
+    ) -> Self {
+        let mut client = Self::connect(app, TRANSPORT_WS, Some(token))
+            .await
+            .expect("connection accepted");
+        client.subscribe(id, query, variables).await;
+        client
+    }
+
     pub async fn connect_to(
         addr: std::net::SocketAddr,
         protocol: &'static str,
