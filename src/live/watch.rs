@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::Utc;
 use entity::activity_event;
 use tokio::sync::broadcast::{self, error::RecvError};
-use tokio::time::Sleep;
+use tokio::time::{Instant, Sleep};
 
 use crate::access::{Access, Area, Membership, WorkroomScope};
 use crate::error::{AppError, AppResult};
@@ -94,8 +94,8 @@ impl Watch {
             pending: None,
             catching_up,
             expiry: expires_at.map(|exp| {
-                let left = (exp - Utc::now().timestamp()).max(0) as u64;
-                Box::pin(tokio::time::sleep(Duration::from_secs(left)))
+                let left = (exp * 1000 - Utc::now().timestamp_millis()).max(0) as u64;
+                Box::pin(tokio::time::sleep(Duration::from_millis(left)))
             }),
             done: false,
         })
@@ -128,11 +128,12 @@ impl Watch {
         loop {
             // Checked before every event: a subscriber never short of
             // events (replaying, or on a busy feed) would otherwise never
-            // see its token expire.
+            // see its token expire. The deadline, not the timer: a timer
+            // never polled never reports that it elapsed.
             if self
                 .expiry
                 .as_ref()
-                .is_some_and(|expiry| expiry.is_elapsed())
+                .is_some_and(|expiry| expiry.deadline() <= Instant::now())
             {
                 return Some(Err(expired_token()));
             }

@@ -619,18 +619,47 @@ async fn an_expired_access_token_ends_the_stream() {
         |config| config.access_token_ttl = Duration::from_secs(2),
         async |app| {
             let owner = app.sign_up("Brief").await;
+            // History for a later replay.
+            let cursor = latest_cursor(&app, &owner, &owner.personal_workspace).await;
+            for i in 0..3 {
+                workroom(
+                    &app,
+                    &owner,
+                    &owner.personal_workspace,
+                    &format!("Room {i}"),
+                )
+                .await;
+            }
             let mut client = WsClient::connect(&app, TRANSPORT_WS, Some(&owner.token))
                 .await
                 .unwrap();
             client
                 .subscribe("a", ACTIVITY, json!({ "ws": owner.personal_workspace }))
                 .await;
+            // A connection opened while the token is still good.
+            let mut late = WsClient::connect(&app, TRANSPORT_WS, Some(&owner.token))
+                .await
+                .unwrap();
             let got = client.next("a", Duration::from_secs(8)).await;
             assert_eq!(
                 error_code(&got).as_deref(),
                 Some("UNAUTHENTICATED"),
                 "{got:?}"
             );
+            // The token has expired: a replay yields none of its events.
+            late.subscribe(
+                "r",
+                ACTIVITY,
+                json!({ "ws": owner.personal_workspace, "after": cursor }),
+            )
+            .await;
+            let got = late.next("r", Duration::from_secs(5)).await;
+            assert_eq!(
+                error_code(&got).as_deref(),
+                Some("UNAUTHENTICATED"),
+                "{got:?}"
+            );
+            assert_eq!(late.next("r", Duration::from_secs(5)).await, Got::Complete);
         },
     )
     .await;
