@@ -94,6 +94,9 @@ pub struct Config {
     pub db_max_connections: u32,
     /// Time a WebSocket client has to send `connection_init`.
     pub ws_init_timeout: Duration,
+    /// Time a WebSocket client has to take a message the server sends;
+    /// a client that takes nothing for this long is disconnected.
+    pub ws_send_timeout: Duration,
 }
 
 pub const MIN_SECRET_LEN: usize = 32;
@@ -118,6 +121,7 @@ impl Config {
             refresh_reuse_grace: Duration::from_secs(10),
             db_max_connections: 10,
             ws_init_timeout: Duration::from_secs(10),
+            ws_send_timeout: Duration::from_secs(30),
         }
     }
 

@@ -35,7 +35,6 @@ pub const MAX_MESSAGE_BYTES: usize = 64 << 10;
 /// Most subscriptions open at once on one connection.
 pub const MAX_SUBSCRIPTIONS: usize = 100;
 const PING_EVERY: Duration = Duration::from_secs(30);
-const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 /// Clients send small messages; larger ones are read in as many steps.
 const SOCKET_BUFFER: usize = 512;
 
@@ -130,6 +129,7 @@ async fn serve(
     let _open = OpenSocket::new(&metrics);
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.reset();
+    let send_timeout = state.config.ws_send_timeout;
     let init_deadline = tokio::time::sleep(state.config.ws_init_timeout);
     tokio::pin!(init_deadline);
     let mut conn = Connection {
@@ -162,12 +162,14 @@ async fn serve(
         let closing = conn.closing || matches!(reply, Message::Close(_));
         // A client that takes nothing for this long is gone or stuck; its
         // subscriptions resume from their last cursor when it reconnects.
-        let sent = tokio::time::timeout(SEND_TIMEOUT, socket.send(reply)).await;
+        let sent = tokio::time::timeout(send_timeout, socket.send(reply)).await;
         if !matches!(sent, Ok(Ok(()))) || closing {
             break;
         }
     }
-    let _ = socket.close().await;
+    // The close frame waits no longer than a message would: a stuck
+    // client would hold the connection open forever.
+    let _ = tokio::time::timeout(send_timeout, socket.close()).await;
 }
 
 impl Connection {

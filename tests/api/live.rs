@@ -206,6 +206,75 @@ async fn connection_limits() {
     .await;
 }
 
+/// One value from `/metrics`.
+async fn metric(app: &TestApp, name: &str) -> u64 {
+    let text = app
+        .http()
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{name} in {text}"))
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_disconnected() {
+    each_backend_with(
+        |config| config.ws_send_timeout = Duration::from_millis(300),
+        async |app| {
+            let owner = app.sign_up("Stalled").await;
+            let ws = owner.personal_workspace.clone();
+            let cursor = latest_cursor(&app, &owner, &ws).await;
+            for i in 0..20 {
+                workroom(&app, &owner, &ws, &format!("Room {i}")).await;
+            }
+            // Wide payloads, replayed on many subscriptions: far more than
+            // the socket buffers hold while the client reads nothing.
+            let fields: String = (0..200).map(|i| format!(" c{i}: changes")).collect();
+            let query = format!(
+                "subscription($ws: ID!, $after: String) {{ activity(workspaceId: $ws, after: $after) {{{fields} }} }}"
+            );
+            let mut stalled = WsClient::connect(&app, TRANSPORT_WS, Some(&owner.token))
+                .await
+                .unwrap();
+            for i in 0..50 {
+                stalled
+                    .subscribe(&format!("s{i}"), &query, json!({ "ws": ws, "after": cursor }))
+                    .await;
+            }
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+            while metric(&app, "atrium_websocket_connections").await > 0 {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "the stalled connection stays open"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            assert_eq!(metric(&app, "atrium_activity_subscribers").await, 0);
+            // What was already in flight arrives, then the connection ends
+            // before all of it was delivered.
+            let mut results = 0;
+            let ended = loop {
+                match stalled.recv(Duration::from_secs(5)).await {
+                    Some(Ok(message)) if message["type"] == "next" => results += 1,
+                    Some(Ok(message)) => panic!("{message}"),
+                    Some(Err(code)) => break code,
+                    None => panic!("the connection neither ends nor sends"),
+                }
+            };
+            assert!(results < 50 * 20, "{results} results before it ended");
+            assert_ne!(ended, 1000, "not a normal closure");
+        },
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn protocol_errors_close_with_their_codes() {
     each_backend(async |app| {
@@ -927,25 +996,10 @@ async fn metrics_count_requests_and_live_subscribers() {
         // Once an event arrives the subscription is certainly registered.
         workroom(&app, &owner, &owner.personal_workspace, "Counted").await;
         client.event("a").await;
-        let text = app
-            .http()
-            .get(app.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let value = |name: &str| -> u64 {
-            text.lines()
-                .find_map(|l| l.strip_prefix(&format!("{name} ")))
-                .and_then(|v| v.parse().ok())
-                .unwrap_or_else(|| panic!("{name} in {text}"))
-        };
-        assert!(value("atrium_graphql_requests_total") >= 4);
-        assert_eq!(value("atrium_websocket_connections"), 1);
-        assert_eq!(value("atrium_activity_subscribers"), 1);
-        assert_eq!(value("atrium_activity_feeds"), 1);
+        assert!(metric(&app, "atrium_graphql_requests_total").await >= 4);
+        assert_eq!(metric(&app, "atrium_websocket_connections").await, 1);
+        assert_eq!(metric(&app, "atrium_activity_subscribers").await, 1);
+        assert_eq!(metric(&app, "atrium_activity_feeds").await, 1);
     })
     .await;
 }
