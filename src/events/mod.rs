@@ -104,9 +104,20 @@ impl Renders {
         Some(slot)
     }
 
-    /// Counts a payload just rendered into a slot.
-    pub fn kept(&self, bytes: usize) {
-        self.lock().bytes += bytes;
+    /// Counts a payload just rendered into the slot of `key`. One that
+    /// would take the event past its byte budget is not kept: its slot is
+    /// dropped once the subscribers waiting on it have their copy.
+    pub fn kept(&self, key: &Arc<str>, bytes: usize) {
+        let mut kept = self.lock();
+        if kept.retired {
+            return;
+        }
+        if kept.bytes + bytes > RENDER_BYTES_KEPT {
+            kept.slots
+                .retain(|(k, _)| !(Arc::ptr_eq(k, key) || k == key));
+        } else {
+            kept.bytes += bytes;
+        }
     }
 
     fn retire(&self) {

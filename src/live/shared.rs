@@ -119,7 +119,7 @@ impl Operation {
             Some(slot) => slot
                 .get_or_init(|| async {
                     let payload = render().await;
-                    event.renders.kept(payload.len());
+                    event.renders.kept(&self.key, payload.len());
                     payload
                 })
                 .await
