@@ -3,6 +3,7 @@
 //! moment it is delivered.
 
 mod shared;
+mod viewing;
 mod watch;
 pub mod ws;
 
@@ -21,10 +22,11 @@ use crate::activity::ActivityEvent;
 use crate::activity::service::parse_cursor;
 use crate::auth::{Identity, User};
 use crate::error::{AppError, AppResult};
-use crate::events::presence::{self, PresenceEvent, PresenceKind};
+use crate::events::presence::{self, PresenceEvent};
 use crate::graphql::{ContextExt, id_arg};
 use crate::workrooms;
 use shared::Handoff;
+use viewing::Viewing;
 use watch::{Step, Watch};
 
 pub use watch::may_see;
@@ -164,17 +166,10 @@ impl LiveSubscription {
         let me = ctx.current_user().await?;
         let presence_rx = state.hub.presence().subscribe(&workroom_id);
         let watch = Watch::start(state.clone(), viewer, user_id, None, expires_at).await?;
-        let viewer_row = presence::add_viewer(&state.db, &workroom_id, &me.id).await?;
-        state
-            .hub
-            .presence()
-            .announce(&state.db, PresenceKind::Joined, &workroom_id, &me)
-            .await;
+        let viewing = Viewing::start(state, workroom_id.clone(), me).await?;
         let room_watch = RoomWatch {
-            state,
             workroom_id,
-            me,
-            viewer_row,
+            viewing,
             watch,
             presence_rx,
             heartbeat: tokio::time::interval(Duration::from_secs(
@@ -215,10 +210,8 @@ async fn known_cursor(ctx: &Context<'_>, workspace_id: &str, cursor: &str) -> Ap
 /// One subscriber of a workroom: its changes from the workspace feed, and
 /// presence. Leaving (the stream dropped) is announced.
 struct RoomWatch {
-    state: crate::state::AppState,
     workroom_id: String,
-    me: user::Model,
-    viewer_row: String,
+    viewing: Viewing,
     watch: Watch,
     presence_rx: broadcast::Receiver<Arc<PresenceEvent>>,
     heartbeat: tokio::time::Interval,
@@ -264,31 +257,8 @@ impl RoomWatch {
                     Err(RecvError::Lagged(_)) => {}
                     Err(RecvError::Closed) => return None,
                 },
-                _ = self.heartbeat.tick() => {
-                    if let Err(err) = presence::refresh_viewer(&self.state.db, &self.viewer_row).await {
-                        tracing::warn!(error = %err, "presence heartbeat failed");
-                    }
-                }
+                _ = self.heartbeat.tick() => self.viewing.refresh().await,
             }
         }
-    }
-}
-
-impl Drop for RoomWatch {
-    fn drop(&mut self) {
-        let state = self.state.clone();
-        let room = std::mem::take(&mut self.workroom_id);
-        let row = std::mem::take(&mut self.viewer_row);
-        let me = self.me.clone();
-        tokio::spawn(async move {
-            if let Err(err) = presence::remove_viewer(&state.db, &row).await {
-                tracing::warn!(error = %err, "removing a viewer failed");
-            }
-            state
-                .hub
-                .presence()
-                .announce(&state.db, PresenceKind::Left, &room, &me)
-                .await;
-        });
     }
 }

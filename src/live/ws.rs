@@ -38,15 +38,18 @@ const PING_EVERY: Duration = Duration::from_secs(30);
 /// Clients send small messages; larger ones are read in as many steps.
 const SOCKET_BUFFER: usize = 512;
 
-/// The GraphQL protocol the client asked for, from `Sec-WebSocket-Protocol`.
+/// The GraphQL protocol the client prefers among those it offers in
+/// `Sec-WebSocket-Protocol` (names compare exactly, as the handshake does).
 pub fn protocol(headers: &HeaderMap) -> Option<WebSocketProtocols> {
     headers
-        .get(SEC_WEBSOCKET_PROTOCOL)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|protocols| {
-            protocols
-                .split(',')
-                .find_map(|p| p.trim().parse::<WebSocketProtocols>().ok())
+        .get_all(SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|protocols| protocols.split(','))
+        .find_map(|offered| match offered.trim() {
+            "graphql-transport-ws" => Some(WebSocketProtocols::GraphQLWS),
+            "graphql-ws" => Some(WebSocketProtocols::SubscriptionsTransportWS),
+            _ => None,
         })
 }
 
@@ -56,8 +59,9 @@ pub async fn upgrade(
     protocol: WebSocketProtocols,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    // The handshake agrees on exactly the protocol the connection speaks.
     upgrade
-        .protocols(["graphql-transport-ws", "graphql-ws"])
+        .protocols([protocol.sec_websocket_protocol()])
         .read_buffer_size(SOCKET_BUFFER)
         .write_buffer_size(0)
         .max_message_size(MAX_MESSAGE_BYTES)
@@ -65,10 +69,18 @@ pub async fn upgrade(
         .on_upgrade(move |socket| serve(socket, schema, state, protocol))
 }
 
+/// Longest close reason: a control frame carries at most 125 bytes, two of
+/// them the code.
+const MAX_CLOSE_REASON: usize = 123;
+
 fn close(code: u16, reason: &str) -> Message {
+    let mut end = reason.len().min(MAX_CLOSE_REASON);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
     Message::Close(Some(CloseFrame {
         code,
-        reason: reason.into(),
+        reason: reason[..end].into(),
     }))
 }
 
@@ -144,10 +156,12 @@ async fn serve(
     loop {
         let wake = tokio::select! {
             biased;
+            // First, so that a client sending anything but `connection_init`
+            // cannot hold the deadline off.
+            () = &mut init_deadline, if conn.identity.is_none() => Wake::InitTimedOut,
             message = socket.recv() => Wake::Client(message),
             out = poll_fn(|cx| conn.subscriptions.poll_next(cx)) => Wake::Stream(out),
             _ = ping.tick() => Wake::Ping,
-            () = &mut init_deadline, if conn.identity.is_none() => Wake::InitTimedOut,
         };
         let reply = match wake {
             Wake::Client(Some(Ok(Message::Text(text)))) => conn.receive(text.as_bytes()),

@@ -6,6 +6,7 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use sea_orm::ConnectionTrait;
 use serde_json::json;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use crate::helpers::*;
 use crate::invitations::member_id_of;
@@ -296,11 +297,13 @@ async fn protocol_errors_close_with_their_codes() {
         // An operation that does not validate is answered with a code.
         ws_invalid(&app, &team).await;
 
-        // Two subscriptions may not share an id.
+        // Two subscriptions may not share an id (however long: the close
+        // frame's reason is cut to fit).
         let vars = json!({ "ws": team.workspace });
+        let long = "same".repeat(100);
         let mut twice =
-            WsClient::subscribed(&app, &team.owner.token, "same", ACTIVITY, vars.clone()).await;
-        twice.subscribe("same", ACTIVITY, vars.clone()).await;
+            WsClient::subscribed(&app, &team.owner.token, &long, ACTIVITY, vars.clone()).await;
+        twice.subscribe(&long, ACTIVITY, vars.clone()).await;
         assert_eq!(
             twice.next("x", Duration::from_secs(5)).await,
             Got::Closed(4409)
@@ -338,6 +341,100 @@ async fn protocol_errors_close_with_their_codes() {
         assert_eq!(
             legacy.next("same", Duration::from_millis(500)).await,
             Got::Silence
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_handshake_agrees_on_the_protocol_the_connection_speaks() {
+    each_backend(async |app| {
+        // The client's first choice wins, and is the one spoken: a bad token
+        // closes graphql-transport-ws with 4403, and is a `connection_error`
+        // message in the legacy protocol.
+        for (offered, agreed) in [
+            ("graphql-ws, graphql-transport-ws", "graphql-ws"),
+            ("graphql-transport-ws, graphql-ws", "graphql-transport-ws"),
+            ("chat, graphql-ws", "graphql-ws"),
+        ] {
+            let mut client = WsClient::open(app.addr, offered).await;
+            assert_eq!(client.agreed.as_deref(), Some(agreed), "{offered}");
+            client
+                .send(json!({ "type": "connection_init", "payload": { "authorization": "Bearer nope" } }))
+                .await;
+            let got = client.recv(Duration::from_secs(5)).await;
+            if agreed == "graphql-ws" {
+                let Some(Ok(message)) = got else { panic!("{got:?}") };
+                assert_eq!(message["type"], "connection_error", "{offered}");
+            } else {
+                assert_eq!(got, Some(Err(4403)), "{offered}");
+            }
+        }
+        // Names compare exactly; with nothing to agree on there is no upgrade.
+        let mut request = format!("ws://{}/graphql/ws", app.addr)
+            .into_client_request()
+            .unwrap();
+        request
+            .headers_mut()
+            .insert("Sec-WebSocket-Protocol", "GraphQL-WS".parse().unwrap());
+        assert!(tokio_tungstenite::connect_async(request).await.is_err());
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workroom_stream_cancelled_while_starting_still_leaves() {
+    each_backend(async |app| {
+        let team = app.team().await;
+        let room = workroom(&app, &team.owner, &team.workspace, "Busy").await;
+        let mut watcher =
+            WsClient::subscribed(&app, &team.owner.token, "w", ROOM, json!({ "wr": room })).await;
+        assert_eq!(
+            watcher.event("w").await["workroomEvents"]["kind"],
+            "presence.joined"
+        );
+        // Subscriptions completed at every point of their start.
+        let mut fickle = WsClient::connect(&app, TRANSPORT_WS, Some(&team.member.token))
+            .await
+            .unwrap();
+        for i in 0..60u64 {
+            let id = format!("f{i}");
+            fickle.subscribe(&id, ROOM, json!({ "wr": room })).await;
+            // Finer than a timer: the server runs on the other thread.
+            let until = std::time::Instant::now() + Duration::from_micros(i * 50);
+            while std::time::Instant::now() < until {
+                std::hint::spin_loop();
+            }
+            fickle.stop(&id).await;
+        }
+        // Every join the watcher was told of is followed by a leave.
+        let mut watching = 0;
+        loop {
+            match watcher.next("w", Duration::from_secs(2)).await {
+                Got::Next(payload) => {
+                    let event = &payload["data"]["workroomEvents"];
+                    assert_eq!(event["actor"]["id"], team.member.id.as_str(), "{payload}");
+                    match event["kind"].as_str() {
+                        Some("presence.joined") => watching += 1,
+                        Some("presence.left") => watching -= 1,
+                        _ => panic!("{payload}"),
+                    }
+                }
+                Got::Silence => break,
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(watching, 0);
+        let viewers = app
+            .data(
+                Some(&team.owner.token),
+                "query($id: ID!) { workroom(id: $id) { viewers { id } } }",
+                json!({ "id": room }),
+            )
+            .await;
+        assert_eq!(
+            viewers["workroom"]["viewers"],
+            json!([{ "id": team.owner.id }])
         );
     })
     .await;

@@ -30,6 +30,8 @@ pub enum Got {
 pub struct WsClient {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
     pub protocol: &'static str,
+    /// The subprotocol the server's handshake agreed to.
+    pub agreed: Option<String>,
 }
 
 impl WsClient {
@@ -40,10 +42,19 @@ impl WsClient {
         request
             .headers_mut()
             .insert("Sec-WebSocket-Protocol", protocol.parse().unwrap());
-        let (ws, _) = tokio_tungstenite::connect_async(request)
+        let (ws, response) = tokio_tungstenite::connect_async(request)
             .await
             .expect("websocket opens");
-        Self { ws, protocol }
+        let agreed = response
+            .headers()
+            .get("Sec-WebSocket-Protocol")
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        Self {
+            ws,
+            protocol,
+            agreed,
+        }
     }
 
     /// Opens, initialises with the token, and waits for the ack. Returns the
