@@ -97,6 +97,9 @@ pub struct Config {
     /// Time a WebSocket client has to take a message the server sends;
     /// a client that takes nothing for this long is disconnected.
     pub ws_send_timeout: Duration,
+    /// Events buffered per workspace feed; a subscriber further behind
+    /// catches up from the database.
+    pub feed_capacity: usize,
 }
 
 pub const MIN_SECRET_LEN: usize = 32;
@@ -122,6 +125,7 @@ impl Config {
             db_max_connections: 10,
             ws_init_timeout: Duration::from_secs(10),
             ws_send_timeout: Duration::from_secs(30),
+            feed_capacity: crate::events::FEED_CAPACITY,
         }
     }
 

@@ -9,6 +9,7 @@ pub struct Metrics {
     pub graphql_errors: AtomicU64,
     pub websocket_connections: AtomicU64,
     pub websocket_connections_total: AtomicU64,
+    pub activity_catch_ups: AtomicU64,
 }
 
 /// Counts an open WebSocket until dropped.
@@ -65,6 +66,12 @@ impl Metrics {
             "counter",
             "WebSocket connections accepted.",
             get(&self.websocket_connections_total),
+        );
+        metric(
+            "atrium_activity_catch_ups_total",
+            "counter",
+            "Times a subscriber fell behind its feed's buffer and caught up from the database.",
+            get(&self.activity_catch_ups),
         );
         metric(
             "atrium_activity_feeds",

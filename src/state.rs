@@ -28,7 +28,7 @@ impl AppState {
     pub fn new(db: DatabaseConnection, config: Config) -> Self {
         let keys = Arc::new(Keys::new(config.jwt_secret.expose()));
         Self {
-            hub: Hub::new(db.clone()),
+            hub: Hub::new(db.clone(), config.feed_capacity),
             db,
             config: Arc::new(config),
             keys,

@@ -28,7 +28,7 @@ use crate::error::AppResult;
 pub use presence::{PresenceEvent, PresenceKind};
 
 /// Events buffered per workspace before a slow subscriber lags and catches up
-/// from the database instead.
+/// from the database instead (the default of `Config::feed_capacity`).
 pub const FEED_CAPACITY: usize = 1024;
 const BATCH: u64 = 500;
 /// How often every live feed is checked, whatever woke it before.
@@ -144,6 +144,8 @@ struct Feed {
 
 struct Inner {
     db: DatabaseConnection,
+    /// Events each feed buffers.
+    capacity: usize,
     feeds: Mutex<HashMap<String, Feed>>,
     dirty: Mutex<Dirty>,
     wake: Notify,
@@ -163,10 +165,11 @@ pub struct Hub {
 }
 
 impl Hub {
-    pub fn new(db: DatabaseConnection) -> Self {
+    pub fn new(db: DatabaseConnection, capacity: usize) -> Self {
         Self {
             inner: Arc::new(Inner {
                 db,
+                capacity: capacity.max(1),
                 feeds: Mutex::new(HashMap::new()),
                 dirty: Mutex::new(Dirty::default()),
                 wake: Notify::new(),
@@ -209,7 +212,7 @@ impl Hub {
         let feed = feeds
             .entry(workspace_id.to_owned())
             .or_insert_with(|| Feed {
-                tx: broadcast::channel(FEED_CAPACITY).0,
+                tx: broadcast::channel(self.inner.capacity).0,
                 position: newest,
                 rendered: VecDeque::new(),
             });

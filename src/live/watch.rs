@@ -4,6 +4,7 @@
 use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -159,7 +160,10 @@ impl Watch {
                     Ok(event) => return Some(Ok(event)),
                     // Fell behind the bounded buffer: read the gap from the
                     // database, then go on live.
-                    Err(RecvError::Lagged(_)) => self.catching_up = true,
+                    Err(RecvError::Lagged(_)) => {
+                        self.catching_up = true;
+                        self.state.metrics.activity_catch_ups.fetch_add(1, Ordering::Relaxed);
+                    }
                     Err(RecvError::Closed) => return None,
                 },
                 () = expired => return Some(Err(expired_token())),

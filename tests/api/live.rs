@@ -643,6 +643,64 @@ async fn replay_then_live_has_no_gap_and_no_duplicate() {
     .await;
 }
 
+/// A subscriber whose client stops reading falls behind its feed's buffer;
+/// the others keep up meanwhile, and once it reads again it catches up from
+/// the database with nothing lost or repeated.
+#[tokio::test]
+async fn a_subscriber_that_falls_behind_catches_up_from_the_database() {
+    each_backend_with(
+        |config| config.feed_capacity = 8,
+        async |app| {
+            let owner = app.sign_up("Laggard").await;
+            let ws = owner.personal_workspace.clone();
+            let room = workroom(&app, &owner, &ws, "Renamed").await;
+            let cursor = latest_cursor(&app, &owner, &ws).await;
+            // Wide payloads: a client that reads nothing soon fills its
+            // socket, and its connection stops taking events from the feed.
+            let fields: String = (0..400).map(|i| format!(" c{i}: changes")).collect();
+            let wide = format!(
+                "subscription($ws: ID!, $after: String) {{ activity(workspaceId: $ws, after: $after) {{ cursor{fields} }} }}"
+            );
+            let vars = json!({ "ws": ws, "after": cursor });
+            let mut slow = WsClient::subscribed(&app, &owner.token, "slow", &wide, vars.clone()).await;
+            let mut quick = WsClient::subscribed(&app, &owner.token, "quick", ACTIVITY, vars).await;
+            const EVENTS: usize = 300;
+            let writer = async {
+                for i in 0..EVENTS {
+                    app.data(
+                        Some(&owner.token),
+                        "mutation($id: ID!, $n: String!) { updateWorkroom(input: {id: $id, name: $n}) { id } }",
+                        json!({ "id": room, "n": format!("Name {i}") }),
+                    )
+                    .await;
+                }
+            };
+            let reader = async {
+                for _ in 0..EVENTS {
+                    quick.event("quick").await;
+                }
+            };
+            tokio::join!(writer, reader);
+
+            let after: i64 = cursor.parse().unwrap();
+            let expected: Vec<i64> = events_after(&app, &owner, &ws, after)
+                .await
+                .into_iter()
+                .map(|(seq, _)| seq)
+                .collect();
+            assert_eq!(expected.len(), EVENTS);
+            let mut got = Vec::with_capacity(EVENTS);
+            while got.len() < EVENTS {
+                let event = slow.event("slow").await;
+                got.push(event["activity"]["cursor"].as_str().unwrap().parse::<i64>().unwrap());
+            }
+            assert_eq!(got, expected);
+            assert!(metric(&app, "atrium_activity_catch_ups_total").await >= 1);
+        },
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn cursors_are_checked() {
     each_backend(async |app| {
