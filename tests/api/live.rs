@@ -377,7 +377,12 @@ async fn the_handshake_agrees_on_the_protocol_the_connection_speaks() {
         request
             .headers_mut()
             .insert("Sec-WebSocket-Protocol", "GraphQL-WS".parse().unwrap());
-        assert!(tokio_tungstenite::connect_async(request).await.is_err());
+        match tokio_tungstenite::connect_async(request).await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                assert_eq!(response.status(), 400);
+            }
+            other => panic!("{:?}", other.map(|_| ())),
+        }
     })
     .await;
 }
@@ -408,15 +413,15 @@ async fn a_workroom_stream_cancelled_while_starting_still_leaves() {
             fickle.stop(&id).await;
         }
         // Every join the watcher was told of is followed by a leave.
-        let mut watching = 0;
+        let (mut joined, mut left) = (0, 0);
         loop {
             match watcher.next("w", Duration::from_secs(2)).await {
                 Got::Next(payload) => {
                     let event = &payload["data"]["workroomEvents"];
                     assert_eq!(event["actor"]["id"], team.member.id.as_str(), "{payload}");
                     match event["kind"].as_str() {
-                        Some("presence.joined") => watching += 1,
-                        Some("presence.left") => watching -= 1,
+                        Some("presence.joined") => joined += 1,
+                        Some("presence.left") => left += 1,
                         _ => panic!("{payload}"),
                     }
                 }
@@ -424,18 +429,23 @@ async fn a_workroom_stream_cancelled_while_starting_still_leaves() {
                 other => panic!("{other:?}"),
             }
         }
-        assert_eq!(watching, 0);
-        let viewers = app
-            .data(
-                Some(&team.owner.token),
-                "query($id: ID!) { workroom(id: $id) { viewers { id } } }",
-                json!({ "id": room }),
-            )
-            .await;
-        assert_eq!(
-            viewers["workroom"]["viewers"],
-            json!([{ "id": team.owner.id }])
-        );
+        assert!(joined > 0, "some subscriptions got as far as joining");
+        assert_eq!(joined, left);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let viewers = app
+                .data(
+                    Some(&team.owner.token),
+                    "query($id: ID!) { workroom(id: $id) { viewers { id } } }",
+                    json!({ "id": room }),
+                )
+                .await;
+            if viewers["workroom"]["viewers"] == json!([{ "id": team.owner.id }]) {
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{viewers}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     })
     .await;
 }
@@ -649,7 +659,11 @@ async fn replay_then_live_has_no_gap_and_no_duplicate() {
 #[tokio::test]
 async fn a_subscriber_that_falls_behind_catches_up_from_the_database() {
     each_backend_with(
-        |config| config.feed_capacity = 8,
+        |config| {
+            config.feed_capacity = 8;
+            // The stalled client must not be dropped however slow the machine.
+            config.ws_send_timeout = Duration::from_secs(600);
+        },
         async |app| {
             let owner = app.sign_up("Laggard").await;
             let ws = owner.personal_workspace.clone();
@@ -689,13 +703,15 @@ async fn a_subscriber_that_falls_behind_catches_up_from_the_database() {
                 .map(|(seq, _)| seq)
                 .collect();
             assert_eq!(expected.len(), EVENTS);
+            // Only the slow subscriber reads from here on.
+            let caught_up = metric(&app, "atrium_activity_catch_ups_total").await;
             let mut got = Vec::with_capacity(EVENTS);
             while got.len() < EVENTS {
                 let event = slow.event("slow").await;
                 got.push(event["activity"]["cursor"].as_str().unwrap().parse::<i64>().unwrap());
             }
             assert_eq!(got, expected);
-            assert!(metric(&app, "atrium_activity_catch_ups_total").await >= 1);
+            assert!(metric(&app, "atrium_activity_catch_ups_total").await > caught_up);
         },
     )
     .await;
@@ -840,10 +856,11 @@ async fn streams_end_when_access_ends() {
 #[tokio::test]
 async fn an_expired_access_token_ends_the_stream() {
     each_backend_with(
-        |config| config.access_token_ttl = Duration::from_secs(2),
+        |config| config.access_token_ttl = Duration::from_secs(3),
         async |app| {
             let owner = app.sign_up("Brief").await;
-            // History for a later replay.
+            // History for a later replay; the live stream watches another,
+            // quiet workspace.
             let cursor = latest_cursor(&app, &owner, &owner.personal_workspace).await;
             for i in 0..3 {
                 workroom(
@@ -854,11 +871,12 @@ async fn an_expired_access_token_ends_the_stream() {
                 )
                 .await;
             }
+            let quiet = app.create_workspace(&owner, "Quiet Space").await;
             let mut client = WsClient::connect(&app, TRANSPORT_WS, Some(&owner.token))
                 .await
                 .unwrap();
             client
-                .subscribe("a", ACTIVITY, json!({ "ws": owner.personal_workspace }))
+                .subscribe("a", ACTIVITY, json!({ "ws": quiet }))
                 .await;
             // A connection opened while the token is still good.
             let mut late = WsClient::connect(&app, TRANSPORT_WS, Some(&owner.token))
