@@ -65,6 +65,10 @@ pub struct ConfigArgs {
     /// How long an invitation link works, in hours.
     #[arg(long, env = "INVITATION_TTL_HOURS", default_value_t = 168)]
     pub invitation_ttl_hours: u64,
+    /// Invitation e-mails (invites and resends) one workspace may send in
+    /// any hour.
+    #[arg(long, env = "INVITATION_MAILS_PER_HOUR", default_value_t = 200)]
+    pub invitation_mails_per_hour: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -80,6 +84,8 @@ pub struct Config {
     pub deliver_mail: bool,
     /// How long an invitation link works.
     pub invitation_ttl: Duration,
+    /// Invitation e-mails one workspace may send in any hour.
+    pub invitation_mails_per_hour: u64,
     /// How long a deleted workspace can be restored before it is purged.
     pub deletion_grace: Duration,
     /// Lifetime of an access token.
@@ -118,6 +124,7 @@ impl Config {
             mail_from: "Atrium <no-reply@atrium.localhost>".into(),
             deliver_mail: true,
             invitation_ttl: Duration::from_secs(7 * 24 * 3600),
+            invitation_mails_per_hour: 200,
             deletion_grace: Duration::from_secs(30 * 24 * 3600),
             access_token_ttl: Duration::from_secs(15 * 60),
             refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
@@ -154,6 +161,7 @@ impl Config {
             bail!("INVITATION_TTL_HOURS must be at least 1");
         }
         config.invitation_ttl = Duration::from_secs(args.invitation_ttl_hours * 3600);
+        config.invitation_mails_per_hour = args.invitation_mails_per_hour;
         Ok(config)
     }
 }

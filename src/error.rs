@@ -35,8 +35,8 @@ pub enum AppError {
     InvitationRevoked,
     #[error("this invitation is for another e-mail address")]
     EmailMismatch,
-    #[error("too many attempts; try again later")]
-    RateLimited,
+    #[error("{0}")]
+    RateLimited(&'static str),
     #[error("internal error")]
     Internal(std::sync::Arc<anyhow::Error>),
 }
@@ -68,7 +68,7 @@ impl AppError {
             Self::InvitationExpired => "INVITATION_EXPIRED",
             Self::InvitationRevoked => "INVITATION_REVOKED",
             Self::EmailMismatch => "EMAIL_MISMATCH",
-            Self::RateLimited => "RATE_LIMITED",
+            Self::RateLimited(_) => "RATE_LIMITED",
             Self::Internal(_) => "INTERNAL",
         }
     }

@@ -6,6 +6,7 @@ mod ddl;
 mod m20261124_000001_foundation;
 mod m20261124_000002_team;
 mod m20261124_000003_live;
+mod m20261125_000001_invitation_mail_budget;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_foundation::Migration),
             Box::new(m20261124_000002_team::Migration),
             Box::new(m20261124_000003_live::Migration),
+            Box::new(m20261125_000001_invitation_mail_budget::Migration),
         ]
     }
 }

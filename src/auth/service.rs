@@ -85,7 +85,7 @@ pub async fn log_in(state: &AppState, raw_email: &str, raw_password: String) -> 
     const REFUSED: AppError = AppError::Unauthenticated("wrong e-mail or password");
     let email = raw_email.trim().to_lowercase();
     if state.login_throttle.is_blocked(&email) {
-        return Err(AppError::RateLimited);
+        return Err(AppError::RateLimited("too many attempts; try again later"));
     }
     let user = user::Entity::find()
         .filter(user::Column::Email.eq(&email))

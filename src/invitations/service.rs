@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use entity::enums::{InvitationStatus as Status, MemberStatus, Role as DbRole};
-use entity::{custom_role, invitation, member, user, workspace};
+use entity::{activity_event, custom_role, invitation, member, user, workspace};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait,
@@ -159,6 +159,36 @@ pub fn split_addresses(given: &[String]) -> AppResult<Vec<String>> {
         ));
     }
     Ok(addresses)
+}
+
+/// Actions that send an invitation e-mail.
+const MAILING_ACTIONS: [&str; 2] = ["member.invited", "invitation.resent"];
+
+/// Refuses `count` more invitation e-mails when the workspace has sent its
+/// hourly budget. Called with the workspace locked, so concurrent invites
+/// cannot both take the last of it.
+async fn ensure_mail_budget(
+    db: &impl ConnectionTrait,
+    state: &AppState,
+    workspace_id: &str,
+    count: u64,
+) -> AppResult<()> {
+    if count == 0 {
+        return Ok(());
+    }
+    let since = Utc::now() - chrono::Duration::hours(1);
+    let sent = activity_event::Entity::find()
+        .filter(activity_event::Column::WorkspaceId.eq(workspace_id))
+        .filter(activity_event::Column::Action.is_in(MAILING_ACTIONS))
+        .filter(activity_event::Column::CreatedAt.gt(since))
+        .count(db)
+        .await?;
+    if sent + count > state.config.invitation_mails_per_hour {
+        return Err(AppError::RateLimited(
+            "this workspace has sent as many invitation e-mails as it may this hour; try again later",
+        ));
+    }
+    Ok(())
 }
 
 fn link(state: &AppState, token: &str) -> String {
@@ -325,6 +355,7 @@ pub async fn invite(
     }
 
     workspaces::service::ensure_seats(&txn, &actor.workspace, to_invite.len() as u64, 0).await?;
+    ensure_mail_budget(&txn, state, workspace_id, to_invite.len() as u64).await?;
     let inviter = inviter_name(&txn, user_id).await?;
     let now = Utc::now();
     let expires_at = now + state.config.invitation_ttl;
@@ -450,6 +481,7 @@ pub async fn resend(state: &AppState, user_id: &str, id: &str) -> AppResult<invi
         Status::Expired => workspaces::service::ensure_seats(&txn, &actor.workspace, 1, 0).await?,
         Status::Pending => {}
     }
+    ensure_mail_budget(&txn, state, actor.workspace_id(), 1).await?;
     let token = tokens::random_token();
     let expires_at = Utc::now() + state.config.invitation_ttl;
     let mut row = before.clone().into_active_model();

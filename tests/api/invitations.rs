@@ -522,3 +522,93 @@ async fn concurrent_accepts_hold_the_seats_and_use_a_link_once() {
     })
     .await;
 }
+
+/// Invitation e-mails per workspace and hour are bounded, also when invites
+/// race; addresses that get no e-mail cost nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invitation_mails_per_workspace_and_hour_are_bounded() {
+    each_backend_with(
+        |config| config.invitation_mails_per_hour = 6,
+        async |app| {
+            let team = app.team().await;
+            app.change_plan(&team.owner, &team.workspace, "AGENCY")
+                .await;
+            let first = invite(
+                &app,
+                &team.owner,
+                &team.workspace,
+                json!(["a1@example.com", "a2@example.com", "not an address"]),
+            )
+            .await;
+            assert_eq!(code(&first), None, "{first}");
+            let id = first["data"]["inviteMembers"]["results"][0]["invitation"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            // A batch past the budget is refused whole.
+            let over = invite(
+                &app,
+                &team.owner,
+                &team.workspace,
+                json!([
+                    "b1@example.com",
+                    "b2@example.com",
+                    "b3@example.com",
+                    "b4@example.com",
+                    "b5@example.com"
+                ]),
+            )
+            .await;
+            assert_code(&over, "RATE_LIMITED");
+            let seats = app
+                .data(
+                    Some(&team.owner.token),
+                    SEATS,
+                    json!({ "ws": team.workspace }),
+                )
+                .await;
+            assert_eq!(seats["workspace"]["seats"]["pending"], 2);
+            // Resends count; already invited addresses do not.
+            let resend = "mutation($id: ID!) { resendInvitation(id: $id) { id } }";
+            app.data(Some(&team.owner.token), resend, json!({ "id": id }))
+                .await;
+            let again = invite(
+                &app,
+                &team.owner,
+                &team.workspace,
+                json!(["a1@example.com"]),
+            )
+            .await;
+            assert_eq!(
+                outcomes(&again),
+                [("a1@example.com".to_owned(), "ALREADY_INVITED".to_owned())]
+            );
+            // Three left, raced for by six.
+            let racers = (0..6).map(|i| {
+                invite(
+                    &app,
+                    &team.owner,
+                    &team.workspace,
+                    json!([format!("r{i}@example.com")]),
+                )
+            });
+            let responses = join_all(racers).await;
+            let sent = responses.iter().filter(|r| code(r).is_none()).count();
+            assert_eq!(sent, 3);
+            for refused in responses.iter().filter(|r| code(r).is_some()) {
+                assert_code(refused, "RATE_LIMITED");
+            }
+            assert_code(
+                &app.gql(Some(&team.owner.token), resend, json!({ "id": id }))
+                    .await,
+                "RATE_LIMITED",
+            );
+            // Another workspace has its own budget.
+            let other = app.create_workspace(&team.owner, "Other Space").await;
+            app.change_plan(&team.owner, &other, "AGENCY").await;
+            let elsewhere = invite(&app, &team.owner, &other, json!(["a1@example.com"])).await;
+            assert_eq!(code(&elsewhere), None, "{elsewhere}");
+        },
+    )
+    .await;
+}
