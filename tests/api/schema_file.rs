@@ -18,32 +18,105 @@ fn schema_file_matches_the_code() {
     }
 }
 
+/// Every type, field, argument, input field and enum value of the public
+/// contract (`../shared/contract.graphql`) is in the schema with the same
+/// type, and nothing the schema adds is required of a client.
 #[test]
-fn schema_has_the_contract_names_of_the_foundation() {
-    let sdl = atrium::graphql::sdl();
-    for name in [
-        "me: User!",
-        "workspaces: [Workspace!]!",
-        "workspace(id: ID, slug: String): Workspace",
-        "workroom(id: ID!): Workroom",
-        "signUp(input: SignUpInput!): AuthPayload!",
-        "logIn(input: LogInInput!): AuthPayload!",
-        "refreshSession(refreshToken: String!): AuthPayload!",
-        "logOut(refreshToken: String!): Boolean!",
-        "createWorkspace(input: CreateWorkspaceInput!): Workspace!",
-        "updateWorkspace(input: UpdateWorkspaceInput!): Workspace!",
-        "changePlan(plan: Plan!, workspaceId: ID!): Workspace!",
-        "createWorkroom(input: CreateWorkroomInput!): Workroom!",
-        "updateWorkroom(input: UpdateWorkroomInput!): Workroom!",
-        "viewerMember: Member",
-        "members(after: String, first: Int): MemberConnection!",
-        "activity(after: String, filter: ActivityFilter, first: Int): ActivityConnection!",
-        "creditBalance: Int",
-        "seats: Seats!",
-        "scalar DateTime",
-        "scalar JSON",
-        "directive @requires",
-    ] {
-        assert!(sdl.contains(name), "schema lacks `{name}`");
+fn schema_holds_every_name_of_the_contract() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/contract.graphql");
+    let contract = std::fs::read_to_string(path).expect("the contract beside the project");
+    let contract = signatures(&contract);
+    assert!(contract.names.contains("Mutation.inviteMembers: InviteMembersPayload!"));
+    let schema = signatures(&atrium::graphql::sdl());
+    let missing: Vec<&String> = contract.names.difference(&schema.names).collect();
+    assert!(missing.is_empty(), "the schema lacks {missing:#?}");
+    let imposed: Vec<&String> = schema
+        .required_extras
+        .iter()
+        .filter(|(owner, extra)| contract.names.contains(owner) && !contract.names.contains(extra))
+        .map(|(_, extra)| extra)
+        .collect();
+    assert!(
+        imposed.is_empty(),
+        "the schema requires more than the contract: {imposed:#?}"
+    );
+    assert!(atrium::graphql::sdl().contains("directive @requires"));
+}
+
+struct Signatures {
+    /// `Type`, `Type.field: T`, `Type.field(arg: T)`, `Input.field: T`,
+    /// `Enum.VALUE`, `Union = A`.
+    names: std::collections::HashSet<String>,
+    /// Required arguments and input fields, each with the field or input
+    /// type that carries it.
+    required_extras: Vec<(String, String)>,
+}
+
+fn signatures(sdl: &str) -> Signatures {
+    use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};
+    let document = async_graphql::parser::parse_schema(sdl).expect("valid SDL");
+    let mut names = std::collections::HashSet::new();
+    let mut required_extras = Vec::new();
+    let mut required =
+        |owner: String,
+         name: String,
+         value: &async_graphql::parser::types::InputValueDefinition| {
+            if !value.ty.node.nullable && value.default_value.is_none() {
+                required_extras.push((owner, name));
+            }
+        };
+    for definition in document.definitions {
+        let TypeSystemDefinition::Type(ty) = definition else {
+            continue;
+        };
+        let ty = ty.node;
+        let name = ty.name.node.to_string();
+        names.insert(name.clone());
+        match ty.kind {
+            TypeKind::Object(object) => {
+                for field in object.fields {
+                    let field = field.node;
+                    let at = format!("{name}.{}", field.name.node);
+                    names.insert(format!("{at}: {}", field.ty.node));
+                    for arg in field.arguments {
+                        let arg = arg.node;
+                        let signature = format!("{at}({}: {})", arg.name.node, arg.ty.node);
+                        required(format!("{at}: {}", field.ty.node), signature.clone(), &arg);
+                        names.insert(signature);
+                    }
+                }
+            }
+            TypeKind::Interface(interface) => {
+                for field in interface.fields {
+                    names.insert(format!(
+                        "{name}.{}: {}",
+                        field.node.name.node, field.node.ty.node
+                    ));
+                }
+            }
+            TypeKind::InputObject(input) => {
+                for field in input.fields {
+                    let field = field.node;
+                    let signature = format!("{name}.{}: {}", field.name.node, field.ty.node);
+                    required(name.clone(), signature.clone(), &field);
+                    names.insert(signature);
+                }
+            }
+            TypeKind::Enum(values) => {
+                for value in values.values {
+                    names.insert(format!("{name}.{}", value.node.value.node));
+                }
+            }
+            TypeKind::Union(union) => {
+                for member in union.members {
+                    names.insert(format!("{name} = {}", member.node));
+                }
+            }
+            TypeKind::Scalar => {}
+        }
+    }
+    Signatures {
+        names,
+        required_extras,
     }
 }
