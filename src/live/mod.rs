@@ -13,7 +13,8 @@ use std::time::Duration;
 use async_graphql::{Context, ID, Json, Object, Subscription};
 use chrono::{DateTime, Utc};
 use entity::{activity_event, user};
-use futures_util::Stream;
+use futures_util::stream::BoxStream;
+use futures_util::{Stream, StreamExt};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use tokio::sync::broadcast::{self, error::RecvError};
 
@@ -168,9 +169,10 @@ impl LiveSubscription {
         let watch = Watch::start(state.clone(), viewer, user_id, None, expires_at).await?;
         let viewing = Viewing::start(state, workroom_id.clone(), me).await?;
         let room_watch = RoomWatch {
+            access: watch.viewer.workroom_access(&workroom_id),
+            steps: steps(watch, workroom_id.clone()),
             workroom_id,
             viewing,
-            watch,
             presence_rx,
             heartbeat: tokio::time::interval(Duration::from_secs(
                 (presence::VIEWER_TTL_SECS / 3) as u64,
@@ -212,10 +214,28 @@ async fn known_cursor(ctx: &Context<'_>, workspace_id: &str, cursor: &str) -> Ap
 struct RoomWatch {
     workroom_id: String,
     viewing: Viewing,
-    watch: Watch,
+    /// The feed's steps. A stream, not a call per wait: a presence event
+    /// arriving meanwhile must not restart a catch-up or an access reload.
+    steps: BoxStream<'static, (AppResult<Step>, Access)>,
+    /// The subscriber's access to the workroom after the latest step.
+    access: Access,
     presence_rx: broadcast::Receiver<Arc<PresenceEvent>>,
     heartbeat: tokio::time::Interval,
     done: bool,
+}
+
+/// Each step of the watch, with the subscriber's access to the workroom
+/// after it.
+fn steps(watch: Watch, workroom_id: String) -> BoxStream<'static, (AppResult<Step>, Access)> {
+    futures_util::stream::unfold(watch, move |mut watch| {
+        let workroom_id = workroom_id.clone();
+        async move {
+            let step = watch.step().await?;
+            let access = watch.viewer.workroom_access(&workroom_id);
+            Some(((step, access), watch))
+        }
+    })
+    .boxed()
 }
 
 impl RoomWatch {
@@ -226,31 +246,30 @@ impl RoomWatch {
             }
             // Access may have changed with an event this subscriber does not
             // see (the MEMBERS area hidden); check before every delivery.
-            if self.watch.viewer.workroom_access(&self.workroom_id) < Access::View {
+            if self.access < Access::View {
                 self.done = true;
                 return Some(Err(AppError::NotFound("workroom")));
             }
             tokio::select! {
-                step = self.watch.step() => match step {
-                    Some(Ok(Step::Event(event))) => {
-                        if self.watch.viewer.workroom_access(&self.workroom_id) < Access::View {
-                            self.done = true;
-                            return Some(Err(AppError::NotFound("workroom")));
-                        }
-                        if event.model.workroom_id.as_deref() == Some(self.workroom_id.as_str()) {
+                step = self.steps.next() => match step {
+                    Some((Ok(Step::Event(event)), access)) => {
+                        self.access = access;
+                        if access >= Access::View
+                            && event.model.workroom_id.as_deref() == Some(self.workroom_id.as_str())
+                        {
                             return Some(Ok(WorkroomEvent::Activity(event)));
                         }
                     }
                     // Checked at the top of the loop.
-                    Some(Ok(Step::AccessChanged)) => {}
-                    Some(Err(err)) => {
+                    Some((Ok(Step::AccessChanged), access)) => self.access = access,
+                    Some((Err(err), _)) => {
                         self.done = true;
                         return Some(Err(err));
                     }
                     None => return None,
                 },
                 presence = self.presence_rx.recv() => match presence {
-                    Ok(event) if self.watch.viewer.workroom_access(&self.workroom_id) >= Access::View => {
+                    Ok(event) if self.access >= Access::View => {
                         return Some(Ok(WorkroomEvent::Presence(event)));
                     }
                     Ok(_) => {}
