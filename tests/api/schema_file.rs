@@ -26,7 +26,11 @@ fn schema_holds_every_name_of_the_contract() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/contract.graphql");
     let contract = std::fs::read_to_string(path).expect("the contract beside the project");
     let contract = signatures(&contract);
-    assert!(contract.names.contains("Mutation.inviteMembers: InviteMembersPayload!"));
+    assert!(
+        contract
+            .names
+            .contains("Mutation.inviteMembers: InviteMembersPayload!")
+    );
     let schema = signatures(&atrium::graphql::sdl());
     let missing: Vec<&String> = contract.names.difference(&schema.names).collect();
     assert!(missing.is_empty(), "the schema lacks {missing:#?}");
