@@ -89,11 +89,7 @@ impl Renders {
     /// payloads already.
     pub fn slot(&self, key: &Arc<str>) -> Option<PayloadSlot> {
         let mut kept = self.lock();
-        if let Some((_, slot)) = kept
-            .slots
-            .iter()
-            .find(|(k, _)| Arc::ptr_eq(k, key) || k == key)
-        {
+        if let Some((_, slot)) = kept.slots.iter().find(|(k, _)| same_key(k, key)) {
             return Some(slot.clone());
         }
         if kept.retired || kept.slots.len() >= RENDERS_KEPT || kept.bytes >= RENDER_BYTES_KEPT {
@@ -113,8 +109,7 @@ impl Renders {
             return;
         }
         if kept.bytes + bytes > RENDER_BYTES_KEPT {
-            kept.slots
-                .retain(|(k, _)| !(Arc::ptr_eq(k, key) || k == key));
+            kept.slots.retain(|(k, _)| !same_key(k, key));
         } else {
             kept.bytes += bytes;
         }
@@ -132,6 +127,11 @@ impl Renders {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+}
+
+/// Operation keys are interned, so the pointer usually answers.
+fn same_key(a: &Arc<str>, b: &Arc<str>) -> bool {
+    Arc::ptr_eq(a, b) || a == b
 }
 
 struct Feed {

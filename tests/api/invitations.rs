@@ -16,6 +16,11 @@ const PREVIEW: &str = "query($t: String!) { invitation(token: $t) {
     workspaceName email role status expiresAt accountExists } }";
 const SEATS: &str = "query($ws: ID!) { workspace(id: $ws) { seats { used pending limit } } }";
 
+/// A workspace's `seats`, as its member `by` reads them.
+async fn seats(app: &TestApp, by: &TestUser, ws: &str) -> Value {
+    app.data(Some(&by.token), SEATS, json!({ "ws": ws })).await["workspace"]["seats"].clone()
+}
+
 async fn invite(app: &TestApp, by: &TestUser, ws: &str, emails: Value) -> Value {
     app.gql(
         Some(&by.token),
@@ -78,8 +83,8 @@ async fn invite_parses_pasted_lists_and_reports_each_address() {
             response["data"]["inviteMembers"]["results"][1]["invitation"]["id"]
         );
 
-        let seats = app.data(Some(&team.owner.token), SEATS, json!({ "ws": team.workspace })).await;
-        assert_eq!(seats["workspace"]["seats"], json!({ "used": 4, "pending": 3, "limit": 15 }));
+        let seats = seats(&app, &team.owner, &team.workspace).await;
+        assert_eq!(seats, json!({ "used": 4, "pending": 3, "limit": 15 }));
 
         // Each invitee got an e-mail with a working link.
         let token = app.mailed_token("carl@example.com").await;
@@ -182,10 +187,8 @@ async fn a_batch_that_does_not_fit_is_refused_whole_and_mails_nothing() {
             ),
             (json!(1), json!(0), json!(2), json!(2))
         );
-        let seats = app
-            .data(Some(&owner.token), SEATS, json!({ "ws": ws }))
-            .await;
-        assert_eq!(seats["workspace"]["seats"]["pending"], 0);
+        let seats = seats(&app, &owner, &ws).await;
+        assert_eq!(seats["pending"], 0);
         tokio::time::sleep(Duration::from_millis(200)).await;
         assert!(
             app.mails().is_empty(),
@@ -250,17 +253,8 @@ async fn a_new_person_accepts_with_name_and_password_and_is_signed_in() {
             "personal and the team's"
         );
 
-        let seats = app
-            .data(
-                Some(&team.owner.token),
-                SEATS,
-                json!({ "ws": team.workspace }),
-            )
-            .await;
-        assert_eq!(
-            seats["workspace"]["seats"],
-            json!({ "used": 5, "pending": 0, "limit": 5 })
-        );
+        let seats = seats(&app, &team.owner, &team.workspace).await;
+        assert_eq!(seats, json!({ "used": 5, "pending": 0, "limit": 5 }));
         let reuse = app
             .gql(
                 Some(session),
@@ -373,14 +367,8 @@ async fn resend_voids_the_old_link_and_revoke_voids_it_for_good() {
             )
             .await;
         assert_code(&resend, "CONFLICT");
-        let seats = app
-            .data(
-                Some(&team.owner.token),
-                SEATS,
-                json!({ "ws": team.workspace }),
-            )
-            .await;
-        assert_eq!(seats["workspace"]["seats"]["pending"], 0);
+        let seats = seats(&app, &team.owner, &team.workspace).await;
+        assert_eq!(seats["pending"], 0);
         // A revoked address can be invited again.
         assert_eq!(
             outcomes(&invite(&app, &team.owner, &team.workspace, json!(["r@example.com"])).await)
@@ -471,17 +459,8 @@ async fn concurrent_invites_never_pass_the_seat_limit() {
         for refused in responses.iter().filter(|r| code(r).is_some()) {
             assert_code(refused, "SEAT_LIMIT_REACHED");
         }
-        let seats = app
-            .data(
-                Some(&team.owner.token),
-                SEATS,
-                json!({ "ws": team.workspace }),
-            )
-            .await;
-        assert_eq!(
-            seats["workspace"]["seats"],
-            json!({ "used": 4, "pending": 11, "limit": 15 })
-        );
+        let seats = seats(&app, &team.owner, &team.workspace).await;
+        assert_eq!(seats, json!({ "used": 4, "pending": 11, "limit": 15 }));
     })
     .await;
 }
@@ -517,8 +496,8 @@ async fn concurrent_accepts_hold_the_seats_and_use_a_link_once() {
         let (accepted, added) = tokio::join!(join_all(accepts), join_all(direct));
         assert!(accepted.iter().all(|r| code(r).is_none()), "{accepted:?}");
         assert!(added.iter().all(|r| matches!(r, Err(atrium::AppError::SeatLimitReached { .. }))));
-        let seats = app.data(Some(&team.owner.token), SEATS, json!({ "ws": team.workspace })).await;
-        assert_eq!(seats["workspace"]["seats"], json!({ "used": 15, "pending": 0, "limit": 15 }));
+        let seats = seats(&app, &team.owner, &team.workspace).await;
+        assert_eq!(seats, json!({ "used": 15, "pending": 0, "limit": 15 }));
     })
     .await;
 }
@@ -560,14 +539,8 @@ async fn invitation_mails_per_workspace_and_hour_are_bounded() {
             )
             .await;
             assert_code(&over, "RATE_LIMITED");
-            let seats = app
-                .data(
-                    Some(&team.owner.token),
-                    SEATS,
-                    json!({ "ws": team.workspace }),
-                )
-                .await;
-            assert_eq!(seats["workspace"]["seats"]["pending"], 2);
+            let seats = seats(&app, &team.owner, &team.workspace).await;
+            assert_eq!(seats["pending"], 2);
             // Resends count; already invited addresses do not.
             let resend = "mutation($id: ID!) { resendInvitation(id: $id) { id } }";
             app.data(Some(&team.owner.token), resend, json!({ "id": id }))

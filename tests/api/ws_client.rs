@@ -187,6 +187,18 @@ impl WsClient {
         }
     }
 
+    /// Subscription `id` ends: an error with `code`, then `complete`.
+    /// Returns the error result.
+    pub async fn ends_with(&mut self, id: &str, code: &str) -> Value {
+        let got = self.next(id, Duration::from_secs(5)).await;
+        assert_eq!(error_code(&got).as_deref(), Some(code), "{got:?}");
+        assert_eq!(self.next(id, Duration::from_secs(5)).await, Got::Complete);
+        let Got::Next(payload) = got else {
+            unreachable!()
+        };
+        payload
+    }
+
     /// The next event's data for `id`, failing the test on anything else.
     pub async fn event(&mut self, id: &str) -> Value {
         match self.next(id, Duration::from_secs(10)).await {
