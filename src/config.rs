@@ -3,11 +3,14 @@
 //! servers with different settings in one process.
 
 use std::fmt;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Args;
+
+pub use crate::serve::ConnectionLimits;
 
 /// A value that must not show up in logs.
 #[derive(Clone)]
@@ -69,6 +72,36 @@ pub struct ConfigArgs {
     /// any hour.
     #[arg(long, env = "INVITATION_MAILS_PER_HOUR", default_value_t = 200)]
     pub invitation_mails_per_hour: u64,
+    /// Passwords hashed or checked at once; the default is the number of
+    /// cores.
+    #[arg(long, env = "PASSWORD_HASH_CONCURRENCY")]
+    pub password_hash_concurrency: Option<usize>,
+    /// How long a sign-in or sign-up may wait for a hashing slot before it
+    /// is refused with RATE_LIMITED, in milliseconds.
+    #[arg(long, env = "PASSWORD_HASH_QUEUE_MS", default_value_t = 10_000)]
+    pub password_hash_queue_ms: u64,
+    /// Sign-in attempts one client address may make in any minute.
+    #[arg(long, env = "SIGN_IN_LIMIT_PER_MINUTE", default_value_t = 30)]
+    pub sign_in_limit_per_minute: u32,
+    /// Accounts one client address may make in any hour.
+    #[arg(long, env = "SIGN_UP_LIMIT_PER_HOUR", default_value_t = 20)]
+    pub sign_up_limit_per_hour: u32,
+    /// Proxies whose `X-Forwarded-For` is believed: addresses or CIDR
+    /// ranges, comma-separated. None by default: the client address is the
+    /// peer's.
+    #[arg(long, env = "TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: String,
+    /// Seconds a client has to send a request's headers, from connecting or
+    /// from the first byte of a request on a kept-alive connection.
+    #[arg(long, env = "HEADER_READ_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_read_timeout_secs: u64,
+    /// Seconds a kept-alive HTTP connection may stay idle.
+    #[arg(long, env = "HTTP_IDLE_TIMEOUT_SECS", default_value_t = 60)]
+    pub http_idle_timeout_secs: u64,
+    /// Most connections open at once, WebSockets included; further clients
+    /// wait to be accepted.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 20_000)]
+    pub max_connections: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -106,6 +139,18 @@ pub struct Config {
     /// Events buffered per workspace feed; a subscriber further behind
     /// catches up from the database.
     pub feed_capacity: usize,
+    /// Passwords hashed or checked at once.
+    pub password_hash_concurrency: usize,
+    /// How long a hash may wait for a slot before RATE_LIMITED.
+    pub password_hash_queue: Duration,
+    /// Sign-in attempts one client address may make in any minute.
+    pub sign_in_limit_per_minute: u32,
+    /// Accounts one client address may make in any hour.
+    pub sign_up_limit_per_hour: u32,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<Cidr>,
+    /// What one connection may hold, and for how long.
+    pub connections: ConnectionLimits,
 }
 
 pub const MIN_SECRET_LEN: usize = 32;
@@ -133,6 +178,17 @@ impl Config {
             ws_init_timeout: Duration::from_secs(10),
             ws_send_timeout: Duration::from_secs(30),
             feed_capacity: crate::events::FEED_CAPACITY,
+            password_hash_concurrency: std::thread::available_parallelism()
+                .map_or(1, std::num::NonZeroUsize::get),
+            password_hash_queue: Duration::from_secs(10),
+            sign_in_limit_per_minute: 30,
+            sign_up_limit_per_hour: 20,
+            trusted_proxies: Vec::new(),
+            connections: ConnectionLimits {
+                header_read_timeout: Duration::from_secs(10),
+                idle_timeout: Duration::from_secs(60),
+                max_connections: 20_000,
+            },
         }
     }
 
@@ -162,6 +218,28 @@ impl Config {
         }
         config.invitation_ttl = Duration::from_secs(args.invitation_ttl_hours * 3600);
         config.invitation_mails_per_hour = args.invitation_mails_per_hour;
+        if let Some(n) = args.password_hash_concurrency {
+            if n == 0 {
+                bail!("PASSWORD_HASH_CONCURRENCY must be at least 1");
+            }
+            config.password_hash_concurrency = n;
+        }
+        config.password_hash_queue = Duration::from_millis(args.password_hash_queue_ms);
+        config.sign_in_limit_per_minute = args.sign_in_limit_per_minute;
+        config.sign_up_limit_per_hour = args.sign_up_limit_per_hour;
+        config.trusted_proxies = Cidr::parse_list(&args.trusted_proxies)
+            .context("TRUSTED_PROXIES must list addresses or CIDR ranges, comma-separated")?;
+        if args.header_read_timeout_secs == 0 || args.http_idle_timeout_secs == 0 {
+            bail!("HEADER_READ_TIMEOUT_SECS and HTTP_IDLE_TIMEOUT_SECS must be at least 1");
+        }
+        if args.max_connections == 0 {
+            bail!("MAX_CONNECTIONS must be at least 1");
+        }
+        config.connections = ConnectionLimits {
+            header_read_timeout: Duration::from_secs(args.header_read_timeout_secs),
+            idle_timeout: Duration::from_secs(args.http_idle_timeout_secs),
+            max_connections: args.max_connections,
+        };
         Ok(config)
     }
 }
@@ -189,4 +267,60 @@ fn stored_secret(dir: &Path) -> anyhow::Result<String> {
     let secret = crate::auth::tokens::random_token();
     std::fs::write(&file, &secret).with_context(|| format!("writing {}", file.display()))?;
     Ok(secret)
+}
+
+/// An address range: `10.0.0.0/8`, `::1/128`, or one address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cidr {
+    network: IpAddr,
+    prefix: u8,
+}
+
+impl Cidr {
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        let (address, prefix) = match text.split_once('/') {
+            Some((address, prefix)) => (address, Some(prefix)),
+            None => (text, None),
+        };
+        let network: IpAddr = address.trim().parse()?;
+        let max = if network.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            Some(prefix) => prefix.trim().parse::<u8>()?,
+            None => max,
+        };
+        if prefix > max {
+            bail!("prefix /{prefix} is too long");
+        }
+        Ok(Self { network, prefix })
+    }
+
+    pub fn parse_list(text: &str) -> anyhow::Result<Vec<Self>> {
+        text.split(',')
+            .map(str::trim)
+            .filter(|part| !part.is_empty())
+            .map(Self::parse)
+            .collect()
+    }
+
+    pub fn contains(&self, address: IpAddr) -> bool {
+        let address = match address {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(address, IpAddr::V4),
+            v4 => v4,
+        };
+        match (self.network, address) {
+            (IpAddr::V4(net), IpAddr::V4(addr)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(net) & mask == u32::from(addr) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(addr)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(addr) & mask
+            }
+            _ => false,
+        }
+    }
 }

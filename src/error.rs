@@ -118,6 +118,7 @@ impl From<AppError> for async_graphql::Error {
 /// Gives every error in a response an `extensions.code`: errors raised before
 /// any resolver ran (parse, validation, limits) carry none of their own.
 pub fn ensure_codes(response: &mut async_graphql::Response) {
+    crate::graphql::document::cap_errors(&mut response.errors);
     for error in &mut response.errors {
         let has_code = error
             .extensions
@@ -128,7 +129,7 @@ pub fn ensure_codes(response: &mut async_graphql::Response) {
         }
         let code = if is_limit_error(&error.message) {
             "QUERY_TOO_COMPLEX"
-        } else if error.path.is_empty() {
+        } else if error.path.is_empty() || is_input_error(&error.message) {
             "BAD_USER_INPUT"
         } else {
             "INTERNAL"
@@ -138,6 +139,15 @@ pub fn ensure_codes(response: &mut async_graphql::Response) {
             .get_or_insert_with(Default::default)
             .set("code", code);
     }
+}
+
+/// Errors the executor raises while coercing a field's arguments and
+/// variables: the client sent a value of the wrong type or range, or left a
+/// variable out. Resolvers' own errors always carry a code.
+fn is_input_error(message: &str) -> bool {
+    message.starts_with("Failed to parse ")
+        || message.starts_with("Invalid value for argument")
+        || (message.starts_with("Variable ") && message.ends_with(" is not defined."))
 }
 
 fn is_limit_error(message: &str) -> bool {

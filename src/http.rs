@@ -7,22 +7,24 @@ use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 
 use async_graphql::http::GraphiQLSource;
-use axum::body::Bytes;
-use axum::extract::State;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
 use axum::extract::WebSocketUpgrade;
-use axum::http::header::CONTENT_TYPE;
-use axum::http::{HeaderMap, Request, StatusCode};
+use axum::extract::{ConnectInfo, State};
+use axum::http::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::{HeaderMap, HeaderValue, Request, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use axum::serve::ListenerExt;
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
+use futures_util::StreamExt;
 use serde_json::json;
 use tokio::net::TcpListener;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
 use crate::auth::Identity;
+use crate::auth::throttle::ClientAddr;
 use crate::config::Config;
 use crate::error::ensure_codes;
 use crate::graphql::{AtriumSchema, RequestCache, build_schema};
@@ -46,7 +48,6 @@ pub fn router(app: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .with_state(HttpState { app, schema })
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
@@ -73,7 +74,16 @@ fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
     (status, Json(body)).into_response()
 }
 
-async fn graphql(State(state): State<HttpState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn graphql(
+    State(state): State<HttpState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let body = match read_body(&headers, body).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
     let is_json = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -107,7 +117,11 @@ async fn graphql(State(state): State<HttpState>, headers: HeaderMap, body: Bytes
         Ok(identity) => identity,
         Err(err) => return refuse(StatusCode::OK, err.code(), &err.to_string()),
     };
-    let request = request.data(identity).data(RequestCache::default());
+    let mut request = request.data(identity).data(RequestCache::default());
+    if let Some(Extension(ConnectInfo(peer))) = peer {
+        let client = ClientAddr::resolve(peer.ip(), &headers, &state.app.config.trusted_proxies);
+        request = request.data(client);
+    }
     let mut response = state.schema.execute(request).await;
     // Whatever the request wrote is now committed: let subscribers see it.
     state.app.hub.poke();
@@ -118,6 +132,61 @@ async fn graphql(State(state): State<HttpState>, headers: HeaderMap, body: Bytes
         metrics.graphql_errors.fetch_add(1, Ordering::Relaxed);
     }
     Json(response).into_response()
+}
+
+/// Largest body read and thrown away after a refusal, so that the client,
+/// still sending, can read the 413 instead of a reset connection.
+const DRAIN_BYTES: usize = 16 << 20;
+const DRAIN_TIME: Duration = Duration::from_secs(5);
+
+/// The request body, or a 413 once a body past `MAX_BODY_BYTES` has been
+/// read to its end (up to `DRAIN_BYTES`).
+async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, Response> {
+    let declared = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let too_large = || {
+        let mut response = refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PAYLOAD_TOO_LARGE",
+            &format!("a request body has at most {MAX_BODY_BYTES} bytes"),
+        );
+        response
+            .headers_mut()
+            .insert(CONNECTION, HeaderValue::from_static("close"));
+        response
+    };
+    if declared.is_some_and(|n| n > DRAIN_BYTES) {
+        return Err(too_large());
+    }
+    let mut stream = body.into_data_stream();
+    let mut collected = Vec::with_capacity(declared.unwrap_or(0).min(MAX_BODY_BYTES));
+    let mut seen = 0usize;
+    let read = tokio::time::timeout(DRAIN_TIME, async {
+        while let Some(chunk) = stream.next().await {
+            let Ok(chunk) = chunk else { return false };
+            seen += chunk.len();
+            if seen <= MAX_BODY_BYTES {
+                collected.extend_from_slice(&chunk);
+            } else if seen > DRAIN_BYTES {
+                break;
+            }
+        }
+        true
+    })
+    .await;
+    if seen > MAX_BODY_BYTES {
+        return Err(too_large());
+    }
+    match read {
+        Ok(true) => Ok(Bytes::from(collected)),
+        _ => Err(refuse(
+            StatusCode::BAD_REQUEST,
+            "BAD_USER_INPUT",
+            "the request body could not be read",
+        )),
+    }
 }
 
 async fn websocket(
@@ -204,12 +273,7 @@ impl Server {
     ) -> std::io::Result<()> {
         crate::jobs::spawn(&self.state).map_err(std::io::Error::other)?;
         tracing::info!("listening on http://{}", self.listener.local_addr()?);
-        // Live events are small writes that should leave at once.
-        let listener = self.listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        axum::serve(listener, router(self.state))
-            .with_graceful_shutdown(shutdown)
-            .await
+        let limits = self.state.config.connections;
+        crate::serve::serve(self.listener, router(self.state), limits, shutdown).await
     }
 }

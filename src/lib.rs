@@ -17,6 +17,7 @@ pub mod members;
 pub mod memory;
 pub mod metrics;
 pub mod roles;
+pub mod serve;
 pub mod state;
 pub mod text;
 pub mod workrooms;

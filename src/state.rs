@@ -5,7 +5,8 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use crate::auth::jwt::Keys;
-use crate::auth::throttle::LoginThrottle;
+use crate::auth::password::Passwords;
+use crate::auth::throttle::Throttles;
 use crate::config::Config;
 use crate::events::Hub;
 use crate::mail::MailSignal;
@@ -20,20 +21,31 @@ pub struct AppState {
     pub mail: MailSignal,
     /// Fans committed activity out to subscribers.
     pub hub: Hub,
-    pub login_throttle: Arc<LoginThrottle>,
+    pub throttles: Arc<Throttles>,
+    /// Bounds the memory and CPU that password hashing may take.
+    pub passwords: Arc<Passwords>,
     pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
     pub fn new(db: DatabaseConnection, config: Config) -> Self {
         let keys = Arc::new(Keys::new(config.jwt_secret.expose()));
+        let throttles = Arc::new(Throttles::new(
+            config.sign_in_limit_per_minute,
+            config.sign_up_limit_per_hour,
+        ));
+        let passwords = Arc::new(Passwords::new(
+            config.password_hash_concurrency,
+            config.password_hash_queue,
+        ));
         Self {
             hub: Hub::new(db.clone(), config.feed_capacity),
             db,
             config: Arc::new(config),
             keys,
             mail: MailSignal::default(),
-            login_throttle: Arc::default(),
+            throttles,
+            passwords,
             metrics: Arc::default(),
         }
     }

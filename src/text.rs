@@ -1,27 +1,68 @@
-//! Checks on free text from clients: trimmed, bounded, and named in errors.
+//! Checks on free text from clients. Every text is NFC-normalised. A
+//! single-line text (names, titles, slugs, e-mails, ids, cursors) is trimmed
+//! and carries no control character at all; a multi-line text
+//! (descriptions) may carry line feeds and tabs, and no other control
+//! character. A NUL or any other control character is refused at the
+//! boundary for every string argument (see `graphql::input`).
+
+use unicode_normalization::UnicodeNormalization;
 
 use crate::error::{AppError, AppResult};
 
-/// A required text: trimmed, 1 to `max` characters.
+/// Whether a character may stand in a multi-line text.
+pub fn allowed_in_multi_line(c: char) -> bool {
+    !c.is_control() || c == '\n' || c == '\t'
+}
+
+/// The trimmed, NFC-normalised form of a single-line text, or BAD_USER_INPUT
+/// when it carries a control character (CR and LF included).
+pub fn single_line(field: &'static str, raw: &str) -> AppResult<String> {
+    if raw.chars().any(char::is_control) {
+        return Err(AppError::bad_input(
+            field,
+            format!("{field} must be one line without control characters"),
+        ));
+    }
+    Ok(raw.trim().nfc().collect())
+}
+
+/// A required single-line text: 1 to `max` characters.
 pub fn required(field: &'static str, raw: &str, max: usize) -> AppResult<String> {
-    let value = raw.trim();
+    let value = single_line(field, raw)?;
     if value.is_empty() || value.chars().count() > max {
         return Err(AppError::bad_input(
             field,
             format!("{field} has 1 to {max} characters"),
         ));
     }
-    Ok(value.to_owned())
+    Ok(value)
 }
 
-/// An optional text: trimmed, at most `max` characters; empty clears it.
+/// An optional single-line text: at most `max` characters; empty clears it.
 pub fn optional(field: &'static str, raw: &str, max: usize) -> AppResult<Option<String>> {
-    let value = raw.trim();
+    let value = single_line(field, raw)?;
+    bounded(field, value, max)
+}
+
+/// An optional multi-line text: line feeds and tabs are kept, surrounding
+/// white space is trimmed; at most `max` characters; empty clears it.
+pub fn multi_line(field: &'static str, raw: &str, max: usize) -> AppResult<Option<String>> {
+    if !raw.chars().all(allowed_in_multi_line) {
+        return Err(AppError::bad_input(
+            field,
+            format!("{field} may hold line feeds and tabs, and no other control character"),
+        ));
+    }
+    let value: String = raw.trim().nfc().collect();
+    bounded(field, value, max)
+}
+
+fn bounded(field: &'static str, value: String, max: usize) -> AppResult<Option<String>> {
     if value.chars().count() > max {
         return Err(AppError::bad_input(
             field,
             format!("{field} has at most {max} characters"),
         ));
     }
-    Ok((!value.is_empty()).then(|| value.to_owned()))
+    Ok((!value.is_empty()).then_some(value))
 }

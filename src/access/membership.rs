@@ -56,7 +56,7 @@ impl Membership {
         self.effective.workroom(workroom_id)
     }
 
-    fn meets(&self, capability: Capability, workroom_id: Option<&str>) -> bool {
+    pub(super) fn meets(&self, capability: Capability, workroom_id: Option<&str>) -> bool {
         match capability.requirement() {
             Requirement::Member => true,
             Requirement::Area(area, level) => self.access(area) >= level,

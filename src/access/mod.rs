@@ -7,6 +7,7 @@ mod effective;
 mod guard;
 mod membership;
 mod policy;
+mod redaction;
 
 use async_graphql::Enum;
 pub use directive::requires;
@@ -19,6 +20,7 @@ pub use membership::{
     Membership, can_edit_created_by, can_manage_role, within_own_access, within_reach,
 };
 pub use policy::{Capability, Requirement};
+pub use redaction::Redaction;
 
 /// A settings area of a workspace.
 #[derive(

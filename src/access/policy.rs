@@ -29,6 +29,7 @@ pub enum Capability {
     ReadRoles,
     ManageRoles,
     AssignRole,
+    ReadNavigation,
     ManageNavigation,
     ManageBillingSetting,
     TransferOwnership,
@@ -66,7 +67,7 @@ impl Capability {
             CreateWorkroom => A(Area::Projects, Access::Full),
             ReadWorkroom => Requirement::Workroom(Access::View),
             UpdateWorkroom => Requirement::Workroom(Access::Full),
-            ManageRoles | ManageNavigation => Requirement::Role(DbRole::Admin),
+            ManageRoles | ReadNavigation | ManageNavigation => Requirement::Role(DbRole::Admin),
             ManageBillingSetting | TransferOwnership | DeleteWorkspace | RestoreWorkspace => {
                 Requirement::Role(DbRole::Owner)
             }
@@ -99,6 +100,7 @@ impl Capability {
             ReadRoles => "roles.read",
             ManageRoles => "roles.manage",
             AssignRole => "role.assign",
+            ReadNavigation => "navigation.read",
             ManageNavigation => "navigation.manage",
             ManageBillingSetting => "billing.setting",
             TransferOwnership => "workspace.transfer_ownership",
@@ -117,7 +119,8 @@ impl Capability {
             | LeaveWorkspace | ManageRoles | AssignRole | ManageNavigation
             | ManageBillingSetting | TransferOwnership | DeleteWorkspace => true,
             ReadWorkspace | ReadSeats | ReadMembers | ReadInvitations | ReadCredits
-            | ReadWorkrooms | ReadWorkroom | ReadActivity | ReadRoles | RestoreWorkspace => false,
+            | ReadWorkrooms | ReadWorkroom | ReadActivity | ReadRoles | ReadNavigation
+            | RestoreWorkspace => false,
         }
     }
 }

@@ -9,19 +9,27 @@ use async_graphql::{ID, InputObject, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::activity_event;
 
+use crate::access::Redaction;
 use crate::auth::User;
 use crate::events::FeedEvent;
 use crate::graphql::PageInfo;
 
 pub use service::{Changes, NewEvent};
 
-/// One thing that happened in a workspace.
+/// One thing that happened in a workspace, as one reader may see it.
 #[derive(Clone)]
-pub struct ActivityEvent(pub Arc<FeedEvent>);
+pub struct ActivityEvent {
+    event: Arc<FeedEvent>,
+    redaction: Redaction,
+}
 
 impl ActivityEvent {
+    pub fn new(event: Arc<FeedEvent>, redaction: Redaction) -> Self {
+        Self { event, redaction }
+    }
+
     fn model(&self) -> &activity_event::Model {
-        &self.0.model
+        &self.event.model
     }
 }
 
@@ -44,7 +52,7 @@ impl ActivityEvent {
 
     /// Who did it; null for the system.
     async fn actor(&self) -> Option<User> {
-        self.0.actor.clone().map(User)
+        self.event.actor.clone().map(User)
     }
 
     /// What kind of thing it happened to: `workspace`, `workroom`, `member`.
@@ -61,9 +69,13 @@ impl ActivityEvent {
         self.model().workroom_id.clone().map(ID)
     }
 
-    /// The changed fields: `{"field": {"before": …, "after": …}}`.
+    /// The changed fields: `{"field": {"before": …, "after": …}}`. A field
+    /// the caller could not read on its own object is left out.
     async fn changes(&self) -> Option<Json<serde_json::Value>> {
-        self.model().changes.clone().map(Json)
+        let model = self.model();
+        self.redaction
+            .changes(&model.action, model.changes.as_ref())
+            .map(Json)
     }
 
     async fn created_at(&self) -> DateTime<Utc> {

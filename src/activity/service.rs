@@ -11,7 +11,7 @@ use sea_orm::{
 use serde_json::{Map, Value, json};
 
 use super::{ActivityConnection, ActivityEvent, ActivityFilter};
-use crate::access::{Access, Area, Membership};
+use crate::access::{Access, Area, Membership, Redaction};
 use crate::auth::tokens::new_id;
 use crate::error::{AppError, AppResult};
 use crate::events::{ACTIVITY_CHANNEL, FeedEvent, with_actors};
@@ -192,6 +192,7 @@ pub async fn page(
     let has_next_page = rows.len() as u64 > first;
     rows.truncate(first as usize);
     let end_cursor = rows.last().map(cursor);
+    let redaction = Redaction::for_reader(viewer);
     Ok(ActivityConnection {
         page_info: PageInfo {
             has_next_page,
@@ -200,7 +201,7 @@ pub async fn page(
         nodes: with_actors(db, rows)
             .await?
             .into_iter()
-            .map(|event: FeedEvent| ActivityEvent(std::sync::Arc::new(event)))
+            .map(|event: FeedEvent| ActivityEvent::new(std::sync::Arc::new(event), redaction))
             .collect(),
     })
 }

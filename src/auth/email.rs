@@ -6,7 +6,7 @@ const MAX_LEN: usize = 254;
 
 /// The canonical form of an address, or BAD_USER_INPUT.
 pub fn normalize(raw: &str) -> AppResult<String> {
-    let email = raw.trim().to_lowercase();
+    let email = crate::text::single_line("email", raw)?.to_lowercase();
     if is_valid(&email) {
         Ok(email)
     } else {

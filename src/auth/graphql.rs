@@ -3,6 +3,7 @@ use chrono::{DateTime, Utc};
 use entity::user;
 
 use super::service::{self, Session};
+use super::throttle::ClientAddr;
 use crate::error::AppResult;
 use crate::graphql::ContextExt;
 
@@ -79,14 +80,22 @@ pub struct AuthMutation;
 impl AuthMutation {
     /// Makes an account with a personal workspace and signs it in.
     async fn sign_up(&self, ctx: &Context<'_>, input: SignUpInput) -> AppResult<AuthPayload> {
-        service::sign_up(ctx.state(), &input.email, input.password, &input.name)
-            .await
-            .map(Into::into)
+        let client = ctx.data_opt::<ClientAddr>().copied();
+        service::sign_up(
+            ctx.state(),
+            client,
+            &input.email,
+            input.password,
+            &input.name,
+        )
+        .await
+        .map(Into::into)
     }
 
     /// Signs in. A wrong e-mail and a wrong password get the same UNAUTHENTICATED.
     async fn log_in(&self, ctx: &Context<'_>, input: LogInInput) -> AppResult<AuthPayload> {
-        service::log_in(ctx.state(), &input.email, input.password)
+        let client = ctx.data_opt::<ClientAddr>().copied();
+        service::log_in(ctx.state(), client, &input.email, input.password)
             .await
             .map(Into::into)
     }

@@ -9,6 +9,7 @@ use sea_orm::{
     QuerySelect,
 };
 
+use super::throttle::ClientAddr;
 use super::{email, password, tokens};
 use crate::db::begin_write;
 use crate::error::{AppError, AppResult};
@@ -33,6 +34,7 @@ pub fn validate_name(raw: &str) -> AppResult<String> {
 /// Makes an account and its personal workspace, and signs it in.
 pub async fn sign_up(
     state: &AppState,
+    client: Option<ClientAddr>,
     raw_email: &str,
     raw_password: String,
     raw_name: &str,
@@ -40,7 +42,13 @@ pub async fn sign_up(
     let email = email::normalize(raw_email)?;
     let name = validate_name(raw_name)?;
     password::validate(&raw_password)?;
-    let password_hash = password::hash(raw_password).await?;
+    if let Some(ClientAddr(addr)) = client {
+        state.throttles.sign_ups.admit(
+            &addr,
+            "too many sign-ups from this address; try again later",
+        )?;
+    }
+    let password_hash = state.passwords.hash(raw_password).await?;
 
     let txn = begin_write(&state.db).await?;
     let user = create_user(&txn, email, name, password_hash).await?;
@@ -81,10 +89,21 @@ pub async fn create_user(
 
 /// Signs in with e-mail and password. An unknown address and a wrong password
 /// get the same answer, after the same work.
-pub async fn log_in(state: &AppState, raw_email: &str, raw_password: String) -> AppResult<Session> {
+pub async fn log_in(
+    state: &AppState,
+    client: Option<ClientAddr>,
+    raw_email: &str,
+    raw_password: String,
+) -> AppResult<Session> {
     const REFUSED: AppError = AppError::Unauthenticated("wrong e-mail or password");
-    let email = raw_email.trim().to_lowercase();
-    if state.login_throttle.is_blocked(&email) {
+    let email = crate::text::single_line("email", raw_email)?.to_lowercase();
+    if let Some(ClientAddr(addr)) = client {
+        state.throttles.sign_ins.admit(
+            &addr,
+            "too many sign-in attempts from this address; try again later",
+        )?;
+    }
+    if state.throttles.failures.is_full(&email) {
         return Err(AppError::RateLimited("too many attempts; try again later"));
     }
     let user = user::Entity::find()
@@ -92,11 +111,11 @@ pub async fn log_in(state: &AppState, raw_email: &str, raw_password: String) -> 
         .one(&state.db)
         .await?;
     let stored = user.as_ref().map(|u| u.password_hash.clone());
-    if !password::verify(raw_password, stored).await? {
-        state.login_throttle.record_failure(&email);
+    if !state.passwords.verify(raw_password, stored).await? {
+        state.throttles.failures.record(&email);
         return Err(REFUSED);
     }
-    state.login_throttle.record_success(&email);
+    state.throttles.failures.forget(&email);
     let user = user.ok_or(REFUSED)?;
     let txn = begin_write(&state.db).await?;
     let refresh = issue_refresh_token(&txn, state, &user.id, None).await?;
@@ -110,14 +129,9 @@ pub async fn log_in(state: &AppState, raw_email: &str, raw_password: String) -> 
 /// its rotation (two tabs refreshing at once), when it is only refused.
 pub async fn refresh(state: &AppState, presented: &str) -> AppResult<Session> {
     const REFUSED: AppError = AppError::Unauthenticated("invalid or expired refresh token");
-    let now = Utc::now();
     let txn = begin_write(&state.db).await?;
-    let token = refresh_token::Entity::find()
-        .filter(refresh_token::Column::TokenHash.eq(tokens::hash_token(presented)))
-        .lock_exclusive()
-        .one(&txn)
-        .await?
-        .ok_or(REFUSED)?;
+    let token = lock_family_of(&txn, presented).await?.ok_or(REFUSED)?;
+    let now = Utc::now();
     if token.revoked_at.is_some() || token.expires_at <= now {
         return Err(REFUSED);
     }
@@ -135,6 +149,7 @@ pub async fn refresh(state: &AppState, presented: &str) -> AppResult<Session> {
         .col_expr(refresh_token::Column::ReplacedAt, Expr::value(now))
         .filter(refresh_token::Column::Id.eq(&token.id))
         .filter(refresh_token::Column::ReplacedAt.is_null())
+        .filter(refresh_token::Column::RevokedAt.is_null())
         .exec(&txn)
         .await?;
     if spent.rows_affected != 1 {
@@ -152,15 +167,38 @@ pub async fn refresh(state: &AppState, presented: &str) -> AppResult<Session> {
 /// Ends the session the refresh token belongs to. Unknown tokens are ignored.
 pub async fn log_out(state: &AppState, presented: &str) -> AppResult<()> {
     let txn = begin_write(&state.db).await?;
-    let token = refresh_token::Entity::find()
-        .filter(refresh_token::Column::TokenHash.eq(tokens::hash_token(presented)))
-        .one(&txn)
-        .await?;
-    if let Some(token) = token {
+    if let Some(token) = lock_family_of(&txn, presented).await? {
         revoke_family(&txn, &token.family_id, Utc::now()).await?;
     }
     txn.commit().await?;
     Ok(())
+}
+
+/// Finds a presented refresh token and locks its session: the family's
+/// first token, which every refresh, reuse check and log-out of the family
+/// locks before it reads or writes. So a log-out racing a refresh either
+/// sees the token the refresh issued, or the refresh sees the revocation.
+/// Returns the presented token as read after the lock.
+async fn lock_family_of(
+    txn: &impl ConnectionTrait,
+    presented: &str,
+) -> AppResult<Option<refresh_token::Model>> {
+    let hash = tokens::hash_token(presented);
+    let Some(found) = refresh_token::Entity::find()
+        .filter(refresh_token::Column::TokenHash.eq(&hash))
+        .one(txn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    refresh_token::Entity::find_by_id(&found.family_id)
+        .lock_exclusive()
+        .one(txn)
+        .await?;
+    // Read again: what it was before the lock may have changed since.
+    Ok(refresh_token::Entity::find_by_id(&found.id)
+        .one(txn)
+        .await?)
 }
 
 async fn revoke_family(

@@ -1,50 +1,129 @@
-//! Slows password guessing: after too many failed sign-ins for one address
-//! within a window, that address is refused with RATE_LIMITED until the window
-//! passes. Kept in memory, per server.
+//! Limits on how often something may happen per key within a window:
+//! failed sign-ins per address (slows password guessing), sign-in attempts
+//! and sign-ups per client address. Kept in memory, per server.
 
 use std::collections::HashMap;
+use std::hash::Hash;
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use axum::http::HeaderMap;
+
+use crate::config::Cidr;
+use crate::error::{AppError, AppResult};
+
+/// Failed sign-ins for one e-mail address before it is paused.
 pub const MAX_FAILURES: u32 = 10;
-pub const WINDOW: Duration = Duration::from_secs(15 * 60);
-/// Beyond this many tracked addresses, stale ones are forgotten.
+pub const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// Beyond this many tracked keys, stale ones are forgotten.
 const MAX_TRACKED: usize = 100_000;
 
-#[derive(Default)]
-pub struct LoginThrottle {
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
+/// Counts events per key in fixed windows.
+pub struct Window<K> {
+    limit: u32,
+    length: Duration,
+    counts: Mutex<HashMap<K, (u32, Instant)>>,
 }
 
-impl LoginThrottle {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u32, Instant)>> {
-        self.failures
+impl<K: Hash + Eq + Clone> Window<K> {
+    pub fn new(limit: u32, length: Duration) -> Self {
+        Self {
+            limit,
+            length,
+            counts: Mutex::default(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<K, (u32, Instant)>> {
+        self.counts
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Whether sign-ins for this address are paused.
-    pub fn is_blocked(&self, email: &str) -> bool {
+    /// Whether the key has reached the limit in its current window.
+    pub fn is_full(&self, key: &K) -> bool {
         self.lock()
-            .get(email)
-            .is_some_and(|(count, since)| *count >= MAX_FAILURES && since.elapsed() < WINDOW)
+            .get(key)
+            .is_some_and(|(count, since)| *count >= self.limit && since.elapsed() < self.length)
     }
 
-    pub fn record_failure(&self, email: &str) {
-        let mut failures = self.lock();
-        if failures.len() >= MAX_TRACKED {
-            failures.retain(|_, (_, since)| since.elapsed() < WINDOW);
+    /// Counts one event.
+    pub fn record(&self, key: &K) {
+        let mut counts = self.lock();
+        if counts.len() >= MAX_TRACKED {
+            counts.retain(|_, (_, since)| since.elapsed() < self.length);
         }
-        let entry = failures
-            .entry(email.to_owned())
-            .or_insert((0, Instant::now()));
-        if entry.1.elapsed() >= WINDOW {
+        let entry = counts.entry(key.clone()).or_insert((0, Instant::now()));
+        if entry.1.elapsed() >= self.length {
             *entry = (0, Instant::now());
         }
-        entry.0 += 1;
+        entry.0 = entry.0.saturating_add(1);
     }
 
-    pub fn record_success(&self, email: &str) {
-        self.lock().remove(email);
+    /// Counts one event, or RATE_LIMITED when the key's window is full.
+    pub fn admit(&self, key: &K, message: &'static str) -> AppResult<()> {
+        if self.is_full(key) {
+            return Err(AppError::RateLimited(message));
+        }
+        self.record(key);
+        Ok(())
+    }
+
+    pub fn forget(&self, key: &K) {
+        self.lock().remove(key);
+    }
+}
+
+/// The sign-in and sign-up limits of one server.
+pub struct Throttles {
+    /// Failed sign-ins per e-mail address.
+    pub failures: Window<String>,
+    /// Sign-in attempts per client address.
+    pub sign_ins: Window<IpAddr>,
+    /// Sign-ups per client address.
+    pub sign_ups: Window<IpAddr>,
+}
+
+impl Throttles {
+    pub fn new(sign_ins_per_minute: u32, sign_ups_per_hour: u32) -> Self {
+        Self {
+            failures: Window::new(MAX_FAILURES, FAILURE_WINDOW),
+            sign_ins: Window::new(sign_ins_per_minute, Duration::from_secs(60)),
+            sign_ups: Window::new(sign_ups_per_hour, Duration::from_secs(3600)),
+        }
+    }
+}
+
+/// The address of the client behind a request: the peer's, unless the peer
+/// is a trusted proxy, in which case `X-Forwarded-For` is read from the
+/// right, past every trusted proxy, to the first address that is not one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientAddr(pub IpAddr);
+
+impl ClientAddr {
+    pub fn resolve(peer: IpAddr, headers: &HeaderMap, trusted: &[Cidr]) -> Self {
+        let is_trusted = |addr: IpAddr| trusted.iter().any(|cidr| cidr.contains(addr));
+        if !is_trusted(peer) {
+            return Self(peer);
+        }
+        let mut client = peer;
+        let hops = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .collect::<Vec<_>>();
+        for hop in hops.into_iter().rev() {
+            // Whatever stands left of an unreadable entry is not believed.
+            let Ok(addr) = hop.trim().parse::<IpAddr>() else {
+                break;
+            };
+            client = addr;
+            if !is_trusted(addr) {
+                break;
+            }
+        }
+        Self(client)
     }
 }

@@ -629,7 +629,7 @@ pub async fn accept(
             password::validate(&raw)?;
             Acceptor::New {
                 name,
-                password_hash: password::hash(raw).await?,
+                password_hash: state.passwords.hash(raw).await?,
             }
         }
     };

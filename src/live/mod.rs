@@ -18,7 +18,7 @@ use futures_util::{Stream, StreamExt};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use tokio::sync::broadcast::{self, error::RecvError};
 
-use crate::access::{Access, Capability, requires};
+use crate::access::{Access, Capability, Redaction, requires};
 use crate::activity::ActivityEvent;
 use crate::activity::service::parse_cursor;
 use crate::auth::{Identity, User};
@@ -35,7 +35,7 @@ pub use watch::may_see;
 /// Something that happened in a workroom: a change to it, or someone
 /// starting or stopping to watch it.
 pub enum WorkroomEvent {
-    Activity(Arc<crate::events::FeedEvent>),
+    Activity(Arc<crate::events::FeedEvent>, Redaction),
     Presence(Arc<PresenceEvent>),
 }
 
@@ -44,21 +44,21 @@ impl WorkroomEvent {
     /// `workroom.updated`, `presence.joined`, `presence.left`, …
     async fn kind(&self) -> &str {
         match self {
-            Self::Activity(e) => &e.model.action,
+            Self::Activity(e, _) => &e.model.action,
             Self::Presence(p) => p.kind.as_str(),
         }
     }
 
     async fn workroom_id(&self) -> ID {
         match self {
-            Self::Activity(e) => ID(e.model.workroom_id.clone().unwrap_or_default()),
+            Self::Activity(e, _) => ID(e.model.workroom_id.clone().unwrap_or_default()),
             Self::Presence(p) => ID(p.workroom_id.clone()),
         }
     }
 
     async fn actor(&self) -> Option<User> {
         match self {
-            Self::Activity(e) => e.actor.clone().map(User),
+            Self::Activity(e, _) => e.actor.clone().map(User),
             Self::Presence(p) => Some(User(user::Model {
                 id: p.user_id.clone(),
                 email: p.user_email.clone(),
@@ -73,7 +73,9 @@ impl WorkroomEvent {
     /// `{"userId": …}`.
     async fn data(&self) -> Option<Json<serde_json::Value>> {
         match self {
-            Self::Activity(e) => e.model.changes.clone().map(Json),
+            Self::Activity(e, redaction) => redaction
+                .changes(&e.model.action, e.model.changes.as_ref())
+                .map(Json),
             Self::Presence(p) => Some(Json(serde_json::json!({ "userId": p.user_id }))),
         }
     }
@@ -81,14 +83,14 @@ impl WorkroomEvent {
     /// The activity cursor of a change; null for presence.
     async fn cursor(&self) -> Option<String> {
         match self {
-            Self::Activity(e) => Some(crate::activity::service::cursor(&e.model)),
+            Self::Activity(e, _) => Some(crate::activity::service::cursor(&e.model)),
             Self::Presence(_) => None,
         }
     }
 
     async fn at(&self) -> DateTime<Utc> {
         match self {
-            Self::Activity(e) => e.model.created_at,
+            Self::Activity(e, _) => e.model.created_at,
             Self::Presence(p) => p.at,
         }
     }
@@ -139,8 +141,10 @@ impl LiveSubscription {
         Ok(futures_util::stream::unfold(watch, |watch| async move {
             let mut watch = watch?;
             let next = watch.next().await?;
+            let redaction = watch.redaction();
             Some((
-                next.map(ActivityEvent).map_err(async_graphql::Error::from),
+                next.map(|event| ActivityEvent::new(event, redaction))
+                    .map_err(async_graphql::Error::from),
                 Some(watch),
             ))
         }))
@@ -170,6 +174,7 @@ impl LiveSubscription {
         let viewing = Viewing::start(state, workroom_id.clone(), me).await?;
         let room_watch = RoomWatch {
             access: watch.viewer.workroom_access(&workroom_id),
+            redaction: watch.redaction(),
             steps: steps(watch, workroom_id.clone()),
             workroom_id,
             viewing,
@@ -216,9 +221,11 @@ struct RoomWatch {
     viewing: Viewing,
     /// The feed's steps. A stream, not a call per wait: a presence event
     /// arriving meanwhile must not restart a catch-up or an access reload.
-    steps: BoxStream<'static, (AppResult<Step>, Access)>,
+    steps: BoxStream<'static, (AppResult<Step>, (Access, Redaction))>,
     /// The subscriber's access to the workroom after the latest step.
     access: Access,
+    /// What its access hides of events' changes.
+    redaction: Redaction,
     presence_rx: broadcast::Receiver<Arc<PresenceEvent>>,
     heartbeat: tokio::time::Interval,
     done: bool,
@@ -226,12 +233,18 @@ struct RoomWatch {
 
 /// Each step of the watch, with the subscriber's access to the workroom
 /// after it.
-fn steps(watch: Watch, workroom_id: String) -> BoxStream<'static, (AppResult<Step>, Access)> {
+fn steps(
+    watch: Watch,
+    workroom_id: String,
+) -> BoxStream<'static, (AppResult<Step>, (Access, Redaction))> {
     futures_util::stream::unfold(watch, move |mut watch| {
         let workroom_id = workroom_id.clone();
         async move {
             let step = watch.step().await?;
-            let access = watch.viewer.workroom_access(&workroom_id);
+            let access = (
+                watch.viewer.workroom_access(&workroom_id),
+                watch.redaction(),
+            );
             Some(((step, access), watch))
         }
     })
@@ -252,16 +265,20 @@ impl RoomWatch {
             }
             tokio::select! {
                 step = self.steps.next() => match step {
-                    Some((Ok(Step::Event(event)), access)) => {
+                    Some((Ok(Step::Event(event)), (access, redaction))) => {
                         self.access = access;
+                        self.redaction = redaction;
                         if access >= Access::View
                             && event.model.workroom_id.as_deref() == Some(self.workroom_id.as_str())
                         {
-                            return Some(Ok(WorkroomEvent::Activity(event)));
+                            return Some(Ok(WorkroomEvent::Activity(event, self.redaction)));
                         }
                     }
                     // Checked at the top of the loop.
-                    Some((Ok(Step::AccessChanged), access)) => self.access = access,
+                    Some((Ok(Step::AccessChanged), (access, redaction))) => {
+                        self.access = access;
+                        self.redaction = redaction;
+                    }
                     Some((Err(err), _)) => {
                         self.done = true;
                         return Some(Err(err));

@@ -17,9 +17,11 @@ use futures_util::{Stream, StreamExt, stream};
 
 use super::watch::Watch;
 use super::ws::result_payload;
+use crate::access::Redaction;
 use crate::activity::ActivityEvent;
 use crate::error::{AppError, AppResult};
 use crate::events::FeedEvent;
+use crate::graphql::order::ResponseOrder;
 
 /// Put in a request's data by the WebSocket endpoint: the `activity`
 /// resolver leaves its watch here and returns an empty stream.
@@ -50,8 +52,11 @@ impl Handoff {
 
 /// The parts of a subscribe request that decide its payloads.
 pub struct Operation {
-    /// Equal for equal operations: the key of an event's shared payload.
+    /// Equal for equal operations.
     key: Arc<str>,
+    /// The key of an event's shared payload for each redaction class in
+    /// use: equal operations whose readers see equal `changes`.
+    class_keys: Mutex<Vec<(Redaction, Arc<str>)>>,
     query: String,
     variables: Variables,
     operation_name: Option<String>,
@@ -103,6 +108,7 @@ impl Operation {
         }
         let operation = Arc::new(Self {
             key: key.clone(),
+            class_keys: Mutex::default(),
             query: request.query.clone(),
             variables: request.variables.clone(),
             operation_name: request.operation_name.clone(),
@@ -111,15 +117,29 @@ impl Operation {
         operation
     }
 
+    fn class_key(&self, redaction: Redaction) -> Arc<str> {
+        let mut keys = self
+            .class_keys
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, key)) = keys.iter().find(|(r, _)| *r == redaction) {
+            return key.clone();
+        }
+        let key: Arc<str> = format!("{}#{}", self.key, redaction.key()).into();
+        keys.push((redaction, key.clone()));
+        key
+    }
+
     /// The `payload` of a `next` message carrying this event, shared by
-    /// every subscriber of this operation.
-    pub async fn payload(&self, event: &Arc<FeedEvent>) -> Arc<str> {
-        let render = || self.render(Delivery::Event(event.clone()));
-        match event.renders.slot(&self.key) {
+    /// every subscriber of this operation whose access hides the same.
+    pub async fn payload(&self, event: &Arc<FeedEvent>, redaction: Redaction) -> Arc<str> {
+        let render = || self.render(Delivery::Event(event.clone(), redaction));
+        let key = self.class_key(redaction);
+        match event.renders.slot(&key) {
             Some(slot) => slot
                 .get_or_init(|| async {
                     let payload = render().await;
-                    event.renders.kept(&self.key, payload.len());
+                    event.renders.kept(&key, payload.len());
                     payload
                 })
                 .await
@@ -162,14 +182,14 @@ impl Drop for Operation {
 
 /// What one rendering delivers.
 enum Delivery {
-    Event(Arc<FeedEvent>),
+    Event(Arc<FeedEvent>, Redaction),
     Failed(AppError),
 }
 
 impl Delivery {
     fn item(&self) -> AppResult<ActivityEvent> {
         match self {
-            Self::Event(event) => Ok(ActivityEvent(event.clone())),
+            Self::Event(event, redaction) => Ok(ActivityEvent::new(event.clone(), *redaction)),
             Self::Failed(err) => Err(err.clone()),
         }
     }
@@ -181,7 +201,11 @@ type RenderSchema = Schema<RenderQuery, EmptyMutation, RenderSubscription>;
 /// subscription, so its arguments mirror that field's.
 fn schema() -> &'static RenderSchema {
     static SCHEMA: OnceLock<RenderSchema> = OnceLock::new();
-    SCHEMA.get_or_init(|| Schema::new(RenderQuery, EmptyMutation, RenderSubscription))
+    SCHEMA.get_or_init(|| {
+        Schema::build(RenderQuery, EmptyMutation, RenderSubscription)
+            .extension(ResponseOrder)
+            .finish()
+    })
 }
 
 struct RenderQuery;

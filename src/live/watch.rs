@@ -12,7 +12,7 @@ use entity::activity_event;
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::time::{Instant, Sleep};
 
-use crate::access::{Access, Area, Membership, WorkroomScope};
+use crate::access::{Access, Area, Membership, Redaction, WorkroomScope};
 use crate::error::{AppError, AppResult};
 use crate::events::{FeedEvent, read_range};
 use crate::members;
@@ -100,6 +100,11 @@ impl Watch {
             }),
             done: false,
         })
+    }
+
+    /// What this subscriber's access hides of events' changes.
+    pub fn redaction(&self) -> Redaction {
+        Redaction::for_reader(&self.viewer)
     }
 
     fn finish<T>(&mut self, err: AppError) -> Option<AppResult<T>> {

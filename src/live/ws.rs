@@ -13,6 +13,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use async_graphql::Request;
 use async_graphql::http::{ClientMessage, WebSocketProtocols};
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
@@ -34,6 +36,8 @@ use crate::state::AppState;
 pub const MAX_MESSAGE_BYTES: usize = 64 << 10;
 /// Most subscriptions open at once on one connection.
 pub const MAX_SUBSCRIPTIONS: usize = 100;
+/// Pings keep proxies from dropping idle sockets, and prove the client
+/// still reads: one that answers nothing for the send timeout is gone.
 const PING_EVERY: Duration = Duration::from_secs(30);
 /// Clients send small messages; larger ones are read in as many steps.
 const SOCKET_BUFFER: usize = 512;
@@ -67,6 +71,15 @@ pub async fn upgrade(
         .max_message_size(MAX_MESSAGE_BYTES)
         .max_frame_size(MAX_MESSAGE_BYTES)
         .on_upgrade(move |socket| serve(socket, schema, state, protocol))
+}
+
+const MIN_PING_EVERY: Duration = Duration::from_millis(100);
+const MIN_SEND_WAIT: Duration = Duration::from_millis(10);
+
+/// Whether a read failed because the client sent more than a message may
+/// hold (the WebSocket layer reports it only as text).
+fn is_too_large(err: &axum::Error) -> bool {
+    err.to_string().to_ascii_lowercase().contains("too long")
 }
 
 /// Longest close reason: a control frame carries at most 125 bytes, two of
@@ -117,6 +130,8 @@ enum Wake {
     Stream(Outgoing),
     Ping,
     InitTimedOut,
+    /// The client took nothing for the send timeout.
+    Stalled,
 }
 
 struct Connection {
@@ -139,9 +154,11 @@ async fn serve(
 ) {
     let metrics = state.metrics.clone();
     let _open = OpenSocket::new(&metrics);
-    let mut ping = tokio::time::interval(PING_EVERY);
-    ping.reset();
     let send_timeout = state.config.ws_send_timeout;
+    // Often enough that a client reading along always answers in time.
+    let mut ping = tokio::time::interval(PING_EVERY.min(send_timeout / 3).max(MIN_PING_EVERY));
+    ping.reset();
+    let mut heard = Instant::now();
     let init_deadline = tokio::time::sleep(state.config.ws_init_timeout);
     tokio::pin!(init_deadline);
     let mut conn = Connection {
@@ -159,26 +176,44 @@ async fn serve(
             // First, so that a client sending anything but `connection_init`
             // cannot hold the deadline off.
             () = &mut init_deadline, if conn.identity.is_none() => Wake::InitTimedOut,
+            () = tokio::time::sleep_until(heard + send_timeout) => Wake::Stalled,
             message = socket.recv() => Wake::Client(message),
             out = poll_fn(|cx| conn.subscriptions.poll_next(cx)) => Wake::Stream(out),
             _ = ping.tick() => Wake::Ping,
         };
+        if matches!(wake, Wake::Client(Some(Ok(_)))) {
+            heard = Instant::now();
+        }
         let reply = match wake {
             Wake::Client(Some(Ok(Message::Text(text)))) => conn.receive(text.as_bytes()),
             Wake::Client(Some(Ok(Message::Binary(bytes)))) => conn.receive(&bytes),
+            Wake::Client(Some(Err(err))) if is_too_large(&err) => Some(close(
+                1009,
+                &format!("a message has at most {MAX_MESSAGE_BYTES} bytes"),
+            )),
             Wake::Client(Some(Ok(Message::Close(_))) | Some(Err(_)) | None) => break,
             Wake::Client(Some(Ok(_))) => None,
             Wake::Stream(out) => conn.deliver(out),
             Wake::Ping => Some(Message::Ping(Vec::new().into())),
             Wake::InitTimedOut => Some(close(4408, "Connection initialisation timeout")),
+            // Nothing more is sent to a client that takes nothing.
+            Wake::Stalled => return,
         };
         let Some(reply) = reply else { continue };
         let closing = conn.closing || matches!(reply, Message::Close(_));
         // A client that takes nothing for this long is gone or stuck; its
         // subscriptions resume from their last cursor when it reconnects.
-        let sent = tokio::time::timeout(send_timeout, socket.send(reply)).await;
-        if !matches!(sent, Ok(Ok(()))) || closing {
-            break;
+        // The clock runs from the last time the client was heard, so that
+        // socket buffers filling first do not add to it.
+        let sent = tokio::time::timeout_at(
+            (heard + send_timeout).max(Instant::now() + MIN_SEND_WAIT),
+            socket.send(reply),
+        )
+        .await;
+        match sent {
+            Ok(Ok(())) if !closing => {}
+            Ok(Ok(())) => break,
+            _ => return,
         }
     }
     // The close frame waits no longer than a message would: a stuck
@@ -418,7 +453,7 @@ fn feed(watch: Watch, operation: Arc<Operation>) -> impl Stream<Item = Arc<str>>
         // every idle subscriber.
         match watch.next().await? {
             Ok(event) => {
-                let payload = Box::pin(operation.payload(&event)).await;
+                let payload = Box::pin(operation.payload(&event, watch.redaction())).await;
                 Some((payload, Some((watch, operation))))
             }
             Err(err) => Some((Box::pin(operation.error_payload(err)).await, None)),

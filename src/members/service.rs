@@ -279,6 +279,13 @@ pub async fn one(
         .ok_or(AppError::NotFound("member"))
 }
 
+/// A members cursor: the id of the last member of the previous page.
+fn parse_cursor(cursor: &str) -> AppResult<String> {
+    uuid::Uuid::parse_str(cursor)
+        .map(|id| id.hyphenated().to_string())
+        .map_err(|_| AppError::bad_input("after", "not a valid members cursor"))
+}
+
 /// A page of the workspace's members in joining order (ids are time-ordered).
 pub async fn page(
     db: &impl ConnectionTrait,
@@ -290,7 +297,7 @@ pub async fn page(
     let total_count = base.clone().count(db).await?;
     let mut query = base;
     if let Some(after) = after {
-        query = query.filter(member::Column::Id.gt(after));
+        query = query.filter(member::Column::Id.gt(parse_cursor(&after)?));
     }
     let mut rows = query
         .order_by_asc(member::Column::Id)

@@ -70,7 +70,7 @@ fn clean_name(raw: &str) -> AppResult<String> {
 }
 
 fn clean_description(raw: String) -> AppResult<Option<String>> {
-    crate::text::optional("description", &raw, DESCRIPTION_MAX)
+    crate::text::multi_line("description", &raw, DESCRIPTION_MAX)
 }
 
 pub async fn create(

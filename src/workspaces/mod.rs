@@ -174,8 +174,8 @@ impl Workspace {
 
     /// Navigation keys hidden from each role.
     #[graphql(
-        guard = "Require::new(Capability::ManageNavigation, &self.viewer)",
-        directive = requires::apply(Capability::ManageNavigation)
+        guard = "Require::new(Capability::ReadNavigation, &self.viewer)",
+        directive = requires::apply(Capability::ReadNavigation)
     )]
     async fn hidden_navigation(&self) -> Vec<HiddenNavigation> {
         [DbRole::Admin, DbRole::Member, DbRole::Viewer]

@@ -112,7 +112,7 @@ pub async fn list_for_user(db: &DatabaseConnection, user_id: &str) -> AppResult<
 }
 
 pub async fn id_by_slug(db: &DatabaseConnection, slug: &str) -> AppResult<Option<String>> {
-    let slug = slug.trim().to_lowercase();
+    let slug = text::single_line("slug", slug)?.to_lowercase();
     if slug.len() > SLUG_MAX {
         return Ok(None);
     }
@@ -235,7 +235,11 @@ fn clean_optional(
     max: usize,
 ) -> AppResult<Option<String>> {
     let Some(raw) = raw else { return Ok(None) };
-    let value = text::optional(field, &raw, max)?;
+    let value = if field == "description" {
+        text::multi_line(field, &raw, max)?
+    } else {
+        text::optional(field, &raw, max)?
+    };
     if field == "website"
         && value
             .as_deref()
@@ -455,6 +459,7 @@ pub async fn delete(
     id: &str,
     confirm_name: &str,
 ) -> AppResult<Membership> {
+    let confirm_name = text::single_line("confirmName", confirm_name)?;
     let txn = begin_write(&state.db).await?;
     let viewer = members::service::locked_membership(&txn, id, user_id).await?;
     viewer.require(Capability::DeleteWorkspace)?;

@@ -112,7 +112,7 @@ fn rows() -> Vec<Row> {
             EVERYONE,
         ),
         row(
-            "navigation.manage",
+            "navigation.read",
             "read hidden navigation",
             "query($ws: ID!) { workspace(id: $ws) { hiddenNavigation { role keys } } }",
             ADMINS,

@@ -1,5 +1,8 @@
 //! The schema: merged roots, limits, request context helpers, and paging.
 
+pub mod document;
+pub mod order;
+
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -38,6 +41,9 @@ pub type AtriumSchema = Schema<Query, Mutation, LiveSubscription>;
 pub const MAX_DEPTH: usize = 16;
 /// Most fields one operation may select, counting every alias.
 pub const MAX_COMPLEXITY: usize = 1000;
+/// Most nodes (selections, arguments, directives, variables) in one
+/// document as written.
+pub const MAX_NODES: u64 = 10_000;
 /// Most directives on one field.
 pub const MAX_DIRECTIVES: usize = 5;
 /// Largest page of any list.
@@ -49,7 +55,13 @@ pub fn build_schema(state: Option<AppState>) -> AtriumSchema {
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .limit_directives(MAX_DIRECTIVES)
-        .limit_recursive_depth(MAX_DEPTH * 2);
+        .limit_recursive_depth(MAX_DEPTH * 2)
+        .extension(document::DocumentLimits {
+            fields: MAX_COMPLEXITY as u64,
+            depth: MAX_DEPTH as u64,
+            nodes: MAX_NODES,
+        })
+        .extension(order::ResponseOrder);
     match state {
         Some(state) => builder.data(state).finish(),
         None => builder.finish(),
@@ -143,7 +155,7 @@ pub fn page_size(first: Option<i32>) -> AppResult<u64> {
 
 /// Checks an id given by a client before it reaches a query.
 pub fn id_arg<'a>(field: &'static str, id: &'a str) -> AppResult<&'a str> {
-    if id.is_empty() || id.len() > 64 {
+    if id.is_empty() || id.len() > 64 || id.chars().any(char::is_control) {
         return Err(AppError::bad_input(field, "not a valid id"));
     }
     Ok(id)

@@ -1,0 +1,188 @@
+//! Orders every object of a response as its selection set does, as the
+//! GraphQL specification requires. The executor resolves the fields of an
+//! object concurrently and keeps them in the order they finish, so two
+//! identical requests could answer with their keys in different orders;
+//! clients and caches that compare responses depend on one order.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextSubscribe,
+};
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, FragmentDefinition, OperationDefinition, Selection,
+    SelectionSet,
+};
+use async_graphql::{Name, Positioned, Response, ServerResult, Value, Variables};
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
+
+/// Installs the ordering on a schema.
+pub struct ResponseOrder;
+
+impl ExtensionFactory for ResponseOrder {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(Ordering::default())
+    }
+}
+
+/// One request's document, kept from parsing until its responses leave.
+#[derive(Default)]
+struct Ordering {
+    document: Arc<Mutex<Option<Arc<ExecutableDocument>>>>,
+}
+
+impl Ordering {
+    fn document(slot: &Mutex<Option<Arc<ExecutableDocument>>>) -> Option<Arc<ExecutableDocument>> {
+        slot.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for Ordering {
+    fn subscribe<'s>(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        stream: BoxStream<'s, Response>,
+        next: NextSubscribe<'_>,
+    ) -> BoxStream<'s, Response> {
+        let slot = self.document.clone();
+        next.run(ctx, stream)
+            .map(move |mut response| {
+                if let Some(document) = Self::document(&slot) {
+                    order_response(&document, None, &mut response);
+                }
+                response
+            })
+            .boxed()
+    }
+
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let document = next.run(ctx, query, variables).await?;
+        *self
+            .document
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::new(document.clone()));
+        Ok(document)
+    }
+
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        let mut response = next.run(ctx, operation_name).await;
+        if let Some(document) = Self::document(&self.document) {
+            order_response(&document, operation_name, &mut response);
+        }
+        response
+    }
+}
+
+fn operation<'a>(
+    document: &'a ExecutableDocument,
+    name: Option<&str>,
+) -> Option<&'a OperationDefinition> {
+    match (&document.operations, name) {
+        (DocumentOperations::Single(operation), _) => Some(&operation.node),
+        (DocumentOperations::Multiple(operations), Some(name)) => {
+            operations.get(name).map(|o| &o.node)
+        }
+        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
+            operations.values().next().map(|o| &o.node)
+        }
+        (DocumentOperations::Multiple(_), None) => None,
+    }
+}
+
+fn order_response(document: &ExecutableDocument, name: Option<&str>, response: &mut Response) {
+    if let Some(operation) = operation(document, name) {
+        let order = Order {
+            fragments: &document.fragments,
+        };
+        order.value(&mut response.data, &[&operation.selection_set.node]);
+    }
+}
+
+struct Order<'a> {
+    fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>,
+}
+
+/// The response keys a set of selection sets yields, in order, each with
+/// the selection sets of its fields.
+type Keys<'a> = Vec<(&'a str, Vec<&'a SelectionSet>)>;
+
+impl<'a> Order<'a> {
+    fn value(&self, value: &mut Value, sets: &[&'a SelectionSet]) {
+        match value {
+            Value::List(items) => {
+                for item in items {
+                    self.value(item, sets);
+                }
+            }
+            Value::Object(fields) => {
+                let mut keys: Keys<'a> = Vec::new();
+                let mut index: HashMap<&'a str, usize> = HashMap::new();
+                let mut visiting = Vec::new();
+                for set in sets {
+                    self.collect(set, &mut keys, &mut index, &mut visiting);
+                }
+                let mut rest = std::mem::take(fields);
+                for (key, subsets) in keys {
+                    if let Some((name, mut child)) = rest.shift_remove_entry(key) {
+                        self.value(&mut child, &subsets);
+                        fields.insert(name, child);
+                    }
+                }
+                fields.extend(rest);
+            }
+            _ => {}
+        }
+    }
+
+    fn collect(
+        &self,
+        set: &'a SelectionSet,
+        keys: &mut Keys<'a>,
+        index: &mut HashMap<&'a str, usize>,
+        visiting: &mut Vec<&'a str>,
+    ) {
+        for selection in &set.items {
+            match &selection.node {
+                Selection::Field(field) => {
+                    let field = &field.node;
+                    let key = field.response_key().node.as_str();
+                    let at = *index.entry(key).or_insert_with(|| {
+                        keys.push((key, Vec::new()));
+                        keys.len() - 1
+                    });
+                    keys[at].1.push(&field.selection_set.node);
+                }
+                Selection::FragmentSpread(spread) => {
+                    let name = spread.node.fragment_name.node.as_str();
+                    if visiting.contains(&name) {
+                        continue;
+                    }
+                    if let Some(fragment) = self.fragments.get(name) {
+                        visiting.push(name);
+                        self.collect(&fragment.node.selection_set.node, keys, index, visiting);
+                        visiting.pop();
+                    }
+                }
+                Selection::InlineFragment(inline) => {
+                    self.collect(&inline.node.selection_set.node, keys, index, visiting);
+                }
+            }
+        }
+    }
+}
