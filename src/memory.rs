@@ -46,8 +46,9 @@ pub fn spawn_releaser(state: &AppState) {
     });
 }
 
+/// Gives free heap pages back to the system (a no-op off glibc).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn release() {
+pub fn release() {
     unsafe extern "C" {
         /// glibc: returns free memory at the top of the heap and every
         /// whole free page inside it to the system.
@@ -61,4 +62,4 @@ fn release() {
 }
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn release() {}
+pub fn release() {}

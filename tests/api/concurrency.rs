@@ -116,3 +116,83 @@ async fn concurrent_creates_of_one_slug_yield_one_workspace() {
     })
     .await;
 }
+
+const REFRESH: &str = "mutation($t: String!) { refreshSession(refreshToken: $t) { refreshToken } }";
+const LOG_OUT: &str = "mutation($t: String!) { logOut(refreshToken: $t) }";
+
+/// Whatever a refresh racing a log-out returned, nothing of the session
+/// works once the log-out has said true.
+async fn session_is_dead(app: &TestApp, refreshed: &Value, logged_out: &Value, context: &str) {
+    assert_eq!(
+        logged_out["data"]["logOut"], true,
+        "{context}: {logged_out}"
+    );
+    if let Some(next) = refreshed["data"]["refreshSession"]["refreshToken"].as_str() {
+        let again = app.gql(None, REFRESH, json!({ "t": next })).await;
+        assert_code(&again, "UNAUTHENTICATED");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_racing_a_log_out_never_outlives_it() {
+    each_backend(async |app| {
+        for run in 0..20 {
+            let user = app.sign_up("Racer").await;
+            // Log out with the token being refreshed.
+            let (refreshed, out) = tokio::join!(
+                app.gql(None, REFRESH, json!({ "t": user.refresh_token })),
+                app.gql(None, LOG_OUT, json!({ "t": user.refresh_token })),
+            );
+            session_is_dead(&app, &refreshed, &out, &format!("same token, run {run}")).await;
+
+            // Log out with an older token of the family while its head is
+            // refreshed.
+            let user = app.sign_up("Racer").await;
+            let head = app
+                .data(None, REFRESH, json!({ "t": user.refresh_token }))
+                .await;
+            let head = head["refreshSession"]["refreshToken"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let (refreshed, out) = tokio::join!(
+                app.gql(None, REFRESH, json!({ "t": head })),
+                app.gql(None, LOG_OUT, json!({ "t": user.refresh_token })),
+            );
+            session_is_dead(&app, &refreshed, &out, &format!("older token, run {run}")).await;
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reuse_detection_racing_a_refresh_of_the_head_revokes_the_session() {
+    each_backend_with(
+        |config| config.refresh_reuse_grace = std::time::Duration::ZERO,
+        async |app| {
+            for run in 0..20 {
+                let user = app.sign_up("Reused").await;
+                let head = app
+                    .data(None, REFRESH, json!({ "t": user.refresh_token }))
+                    .await;
+                let head = head["refreshSession"]["refreshToken"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned();
+                // The spent token comes back (stolen) while the head is
+                // refreshed: the session ends, whatever the head returned.
+                let (reused, refreshed) = tokio::join!(
+                    app.gql(None, REFRESH, json!({ "t": user.refresh_token })),
+                    app.gql(None, REFRESH, json!({ "t": head })),
+                );
+                assert_code(&reused, "UNAUTHENTICATED");
+                if let Some(next) = refreshed["data"]["refreshSession"]["refreshToken"].as_str() {
+                    let again = app.gql(None, REFRESH, json!({ "t": next })).await;
+                    assert_code(&again, "UNAUTHENTICATED");
+                    let _ = run;
+                }
+            }
+        },
+    )
+    .await;
+}

@@ -91,3 +91,42 @@ async fn purge_removes_everything_of_a_workspace_past_its_grace() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_owner_still_reads_the_settings_of_a_deleted_workspace() {
+    each_backend(async |app| {
+        let team = app.team().await;
+        app.data(
+            Some(&team.owner.token),
+            "mutation($ws: ID!) { setHiddenNavigation(workspaceId: $ws, role: VIEWER, keys: [\"analytics\"]) { id } }",
+            json!({ "ws": team.workspace }),
+        )
+        .await;
+        app.data(Some(&team.owner.token), DELETE, json!({ "ws": team.workspace, "name": "Team Space" })).await;
+        let read = app
+            .data(
+                Some(&team.owner.token),
+                "query($ws: ID!) { workspace(id: $ws) { hiddenNavigation { role keys } } }",
+                json!({ "ws": team.workspace }),
+            )
+            .await;
+        let viewer = read["workspace"]["hiddenNavigation"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["role"] == "VIEWER")
+            .unwrap()
+            .clone();
+        assert_eq!(viewer["keys"], json!(["analytics"]));
+        // Changing them is still refused.
+        let write = app
+            .gql(
+                Some(&team.owner.token),
+                "mutation($ws: ID!) { setHiddenNavigation(workspaceId: $ws, role: VIEWER, keys: []) { id } }",
+                json!({ "ws": team.workspace }),
+            )
+            .await;
+        assert_code(&write, "WORKSPACE_DELETED");
+    })
+    .await;
+}

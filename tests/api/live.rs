@@ -1159,3 +1159,80 @@ async fn metrics_count_requests_and_live_subscribers() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_message_too_large_closes_with_1009() {
+    each_backend(async |app| {
+        let owner = app.sign_up("Big").await;
+        let mut client = WsClient::connect(&app, TRANSPORT_WS, Some(&owner.token))
+            .await
+            .unwrap();
+        let padding = "x".repeat(70 << 10);
+        client
+            .send_raw(format!(
+                r#"{{"type":"ping","payload":{{"pad":"{padding}"}}}}"#
+            ))
+            .await;
+        assert_eq!(client.recv(Duration::from_secs(5)).await, Some(Err(1009)));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_client_that_answers_nothing_is_cut_within_the_send_timeout() {
+    each_backend_with(
+        |config| config.ws_send_timeout = Duration::from_secs(2),
+        async |app| {
+            let owner = app.sign_up("Quiet").await;
+            let ws = owner.personal_workspace.clone();
+            let mut healthy =
+                WsClient::subscribed(&app, &owner.token, "h", ACTIVITY, json!({ "ws": ws })).await;
+            let stalled =
+                WsClient::subscribed(&app, &owner.token, "s", ACTIVITY, json!({ "ws": ws })).await;
+            // From here the stalled client reads nothing, not even pings.
+            let started = tokio::time::Instant::now();
+            while metric(&app, "atrium_websocket_connections").await > 1 {
+                assert!(
+                    started.elapsed() < Duration::from_millis(3_500),
+                    "a stalled reader stays connected"
+                );
+                // The healthy one keeps reading and answering pings.
+                let _ = healthy.recv(Duration::from_millis(100)).await;
+            }
+            assert!(
+                started.elapsed() >= Duration::from_millis(1_200),
+                "cut too early"
+            );
+            // The healthy client, reading all along, is still served.
+            workroom(&app, &owner, &ws, "Still here").await;
+            let event = healthy.event("h").await;
+            assert_eq!(event["activity"]["action"], "workroom.created");
+            drop(stalled);
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn live_payloads_are_redacted_per_reader() {
+    each_backend(async |app| {
+        let team = app.team().await;
+        let after = latest_cursor(&app, &team.owner, &team.workspace).await;
+        let vars = json!({ "ws": team.workspace, "after": after });
+        let mut admin = WsClient::subscribed(&app, &team.admin.token, "a", ACTIVITY, vars.clone()).await;
+        let mut viewer = WsClient::subscribed(&app, &team.viewer.token, "v", ACTIVITY, vars).await;
+        app.data(
+            Some(&team.owner.token),
+            "mutation($ws: ID!) { setHiddenNavigation(workspaceId: $ws, role: ADMIN, keys: [\"secret-admin-key\"]) { id } }",
+            json!({ "ws": team.workspace }),
+        )
+        .await;
+        let seen_by_admin = admin.event("a").await;
+        let seen_by_viewer = viewer.event("v").await;
+        assert_eq!(seen_by_admin["activity"]["action"], "workspace.navigation_changed");
+        assert_eq!(seen_by_viewer["activity"]["action"], "workspace.navigation_changed");
+        assert!(seen_by_admin.to_string().contains("secret-admin-key"));
+        assert!(!seen_by_viewer.to_string().contains("secret-admin-key"), "{seen_by_viewer}");
+    })
+    .await;
+}

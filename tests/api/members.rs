@@ -227,3 +227,26 @@ async fn concurrent_transfers_leave_exactly_one_owner() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_members_cursor_that_is_no_cursor_is_bad_input() {
+    each_backend(async |app| {
+        let team = app.team().await;
+        let page = "query($ws: ID!, $after: String) { workspace(id: $ws) { members(first: 2, after: $after) { nodes { id } pageInfo { endCursor hasNextPage } } } }";
+        for after in ["abc", "", "' OR 1=1 --"] {
+            let response = app
+                .gql(Some(&team.owner.token), page, json!({ "ws": team.workspace, "after": after }))
+                .await;
+            assert_code(&response, "BAD_USER_INPUT");
+        }
+        let first = app
+            .data(Some(&team.owner.token), page, json!({ "ws": team.workspace }))
+            .await;
+        let cursor = first["workspace"]["members"]["pageInfo"]["endCursor"].clone();
+        let second = app
+            .data(Some(&team.owner.token), page, json!({ "ws": team.workspace, "after": cursor }))
+            .await;
+        assert_eq!(second["workspace"]["members"]["nodes"].as_array().unwrap().len(), 2);
+    })
+    .await;
+}

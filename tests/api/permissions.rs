@@ -476,3 +476,32 @@ async fn members_edit_the_workrooms_they_made() {
     })
     .await;
 }
+
+/// An event's `changes` show a reader no more than the field they describe
+/// would: hidden navigation is for admins, in the feed as on the workspace.
+#[tokio::test]
+async fn the_activity_feed_redacts_what_its_fields_would_refuse() {
+    each_backend(async |app| {
+        let team = app.team().await;
+        app.data(
+            Some(&team.owner.token),
+            "mutation($ws: ID!) { setHiddenNavigation(workspaceId: $ws, role: ADMIN, keys: [\"secret-admin-key\"]) { id } }",
+            json!({ "ws": team.workspace }),
+        )
+        .await;
+        let feed = "query($ws: ID!) { workspace(id: $ws) { activity(filter: {actions: [\"workspace.navigation_changed\"]}) { nodes { action changes } } } }";
+        for (who, user, sees) in [
+            ("owner", &team.owner, true),
+            ("admin", &team.admin, true),
+            ("member", &team.member, false),
+            ("viewer", &team.viewer, false),
+        ] {
+            let read = app.data(Some(&user.token), feed, json!({ "ws": team.workspace })).await;
+            let nodes = read["workspace"]["activity"]["nodes"].as_array().unwrap();
+            assert_eq!(nodes.len(), 1, "{who} sees that navigation changed");
+            let text = nodes[0].to_string();
+            assert_eq!(text.contains("secret-admin-key"), sees, "{who}: {text}");
+        }
+    })
+    .await;
+}
