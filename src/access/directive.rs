@@ -86,6 +86,11 @@ impl TypeDirective for requires {
                 arg("area", "Area", "The area the caller needs access to."),
                 arg("access", "Access", "The least access needed to that area."),
                 arg(
+                    "perWorkroom",
+                    "Boolean",
+                    "True when the access is needed to the workroom in question (its own scopes, else the area's level).",
+                ),
+                arg(
                     "role",
                     "Role",
                     "The role needed, for role-bound operations.",

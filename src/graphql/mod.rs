@@ -68,14 +68,10 @@ pub fn build_schema(state: Option<AppState>) -> AtriumSchema {
     }
 }
 
-/// The schema in SDL, sorted for stable diffs.
+/// The schema in SDL: types by name, fields, arguments and enum values in
+/// declaration order.
 pub fn sdl() -> String {
-    build_schema(None).sdl_with_options(
-        SDLExportOptions::new()
-            .sorted_fields()
-            .sorted_arguments()
-            .sorted_enum_items(),
-    )
+    build_schema(None).sdl_with_options(SDLExportOptions::new().include_specified_by())
 }
 
 /// What one request remembers so each workspace's membership is read once.

@@ -124,3 +124,134 @@ fn signatures(sdl: &str) -> Signatures {
         required_extras,
     }
 }
+
+/// `schema.graphql` is a schema a GraphQL tool can build: every type it
+/// names is defined, every directive it applies is declared with the
+/// arguments it is given, enum arguments hold values of their enum, and
+/// enum values read in declaration order.
+#[test]
+fn schema_file_is_valid_sdl_in_declaration_order() {
+    use async_graphql::parser::types::{
+        BaseType, ConstDirective, Type, TypeKind, TypeSystemDefinition,
+    };
+    use async_graphql::{Name, Positioned, Value};
+    use std::collections::HashMap;
+
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql");
+    let sdl = std::fs::read_to_string(path).expect("schema.graphql");
+    let document = async_graphql::parser::parse_schema(&sdl).expect("parses as SDL");
+    let mut types: HashMap<String, Option<Vec<String>>> =
+        ["String", "Int", "Float", "Boolean", "ID"]
+            .iter()
+            .map(|s| (s.to_string(), None))
+            .collect();
+    let mut directives: HashMap<String, HashMap<String, String>> = HashMap::new();
+    directives.insert(
+        "deprecated".into(),
+        HashMap::from([("reason".into(), "String".into())]),
+    );
+    let mut uses: Vec<(String, Positioned<ConstDirective>)> = Vec::new();
+    let mut references: Vec<(String, Type)> = Vec::new();
+    for definition in &document.definitions {
+        match definition {
+            TypeSystemDefinition::Type(ty) => {
+                let ty = &ty.node;
+                let name = ty.name.node.to_string();
+                for d in &ty.directives {
+                    uses.push((name.clone(), d.clone()));
+                }
+                let mut values = None;
+                match &ty.kind {
+                    TypeKind::Object(o) => {
+                        for f in &o.fields {
+                            let at = format!("{name}.{}", f.node.name.node);
+                            references.push((at.clone(), f.node.ty.node.clone()));
+                            for d in &f.node.directives {
+                                uses.push((at.clone(), d.clone()));
+                            }
+                            for a in &f.node.arguments {
+                                references.push((at.clone(), a.node.ty.node.clone()));
+                            }
+                        }
+                    }
+                    TypeKind::Interface(i) => {
+                        for f in &i.fields {
+                            references.push((name.clone(), f.node.ty.node.clone()));
+                        }
+                    }
+                    TypeKind::InputObject(i) => {
+                        for f in &i.fields {
+                            references.push((name.clone(), f.node.ty.node.clone()));
+                        }
+                    }
+                    TypeKind::Enum(e) => {
+                        values = Some(
+                            e.values
+                                .iter()
+                                .map(|v| v.node.value.node.to_string())
+                                .collect(),
+                        );
+                    }
+                    TypeKind::Union(_) | TypeKind::Scalar => {}
+                }
+                types.insert(name, values);
+            }
+            TypeSystemDefinition::Directive(d) => {
+                let args = d
+                    .node
+                    .arguments
+                    .iter()
+                    .map(|a| {
+                        (
+                            a.node.name.node.to_string(),
+                            a.node.ty.node.to_string().trim_end_matches('!').to_owned(),
+                        )
+                    })
+                    .collect();
+                directives.insert(d.node.name.node.to_string(), args);
+            }
+            TypeSystemDefinition::Schema(_) => {}
+        }
+    }
+    fn base(ty: &Type) -> String {
+        match &ty.base {
+            BaseType::Named(name) => name.to_string(),
+            BaseType::List(inner) => base(inner),
+        }
+    }
+    for (at, ty) in &references {
+        assert!(
+            types.contains_key(&base(ty)),
+            "{at} names undefined type {ty}"
+        );
+    }
+    for (at, directive) in &uses {
+        let name = directive.node.name.node.to_string();
+        let declared = directives
+            .get(&name)
+            .unwrap_or_else(|| panic!("{at} applies undeclared @{name}"));
+        for (arg, value) in &directive.node.arguments {
+            let arg: &Name = &arg.node;
+            let ty = declared
+                .get(arg.as_str())
+                .unwrap_or_else(|| panic!("{at}: @{name} has no argument {arg}"));
+            if let (Value::Enum(v), Some(Some(values))) = (&value.node, types.get(ty)) {
+                assert!(values.contains(&v.to_string()), "{at}: {v} is no {ty}");
+            }
+        }
+    }
+    assert_eq!(
+        types["Access"],
+        Some(vec!["NONE".into(), "VIEW".into(), "FULL".into()])
+    );
+    assert_eq!(
+        types["Role"],
+        Some(vec![
+            "OWNER".into(),
+            "ADMIN".into(),
+            "MEMBER".into(),
+            "VIEWER".into()
+        ])
+    );
+    assert!(sdl.contains("scalar DateTime @specifiedBy(url:"));
+}
