@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::Args;
 
+pub use crate::http::origin::Origins;
 pub use crate::serve::ConnectionLimits;
 
 /// A value that must not show up in logs.
@@ -102,6 +103,13 @@ pub struct ConfigArgs {
     /// wait to be accepted.
     #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 20_000)]
     pub max_connections: usize,
+    /// Origins whose pages may call the API (exact origins, comma-separated,
+    /// or `*`); none by default.
+    #[arg(long, env = "CORS_ALLOWED_ORIGINS", default_value = "")]
+    pub cors_allowed_origins: String,
+    /// Whether those pages may send credentials (never with `*`).
+    #[arg(long, env = "CORS_ALLOW_CREDENTIALS", default_value_t = false)]
+    pub cors_allow_credentials: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -151,6 +159,8 @@ pub struct Config {
     pub trusted_proxies: Vec<Cidr>,
     /// What one connection may hold, and for how long.
     pub connections: ConnectionLimits,
+    /// Which web pages may call the API.
+    pub origins: Origins,
 }
 
 pub const MIN_SECRET_LEN: usize = 32;
@@ -189,6 +199,7 @@ impl Config {
                 idle_timeout: Duration::from_secs(60),
                 max_connections: 20_000,
             },
+            origins: Origins::default(),
         }
     }
 
@@ -240,6 +251,7 @@ impl Config {
             idle_timeout: Duration::from_secs(args.http_idle_timeout_secs),
             max_connections: args.max_connections,
         };
+        config.origins = Origins::parse(&args.cors_allowed_origins, args.cors_allow_credentials)?;
         Ok(config)
     }
 }

@@ -37,6 +37,9 @@ pub enum AppError {
     EmailMismatch,
     #[error("{0}")]
     RateLimited(&'static str),
+    /// Apollo's persisted-query link retries with the query on this.
+    #[error("PersistedQueryNotFound")]
+    PersistedQueryNotFound,
     #[error("internal error")]
     Internal(std::sync::Arc<anyhow::Error>),
 }
@@ -69,6 +72,7 @@ impl AppError {
             Self::InvitationRevoked => "INVITATION_REVOKED",
             Self::EmailMismatch => "EMAIL_MISMATCH",
             Self::RateLimited(_) => "RATE_LIMITED",
+            Self::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
             Self::Internal(_) => "INTERNAL",
         }
     }

@@ -9,8 +9,12 @@ use crate::auth::password::Passwords;
 use crate::auth::throttle::Throttles;
 use crate::config::Config;
 use crate::events::Hub;
+use crate::http::persisted::PersistedQueries;
 use crate::mail::MailSignal;
 use crate::metrics::Metrics;
+
+/// Bytes of query text kept for automatic persisted queries.
+const PERSISTED_QUERY_BYTES: usize = 16 << 20;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -25,6 +29,8 @@ pub struct AppState {
     /// Bounds the memory and CPU that password hashing may take.
     pub passwords: Arc<Passwords>,
     pub metrics: Arc<Metrics>,
+    /// Queries sent once with their hash, for automatic persisted queries.
+    pub persisted: Arc<PersistedQueries>,
 }
 
 impl AppState {
@@ -47,6 +53,7 @@ impl AppState {
             throttles,
             passwords,
             metrics: Arc::default(),
+            persisted: Arc::new(PersistedQueries::new(PERSISTED_QUERY_BYTES)),
         }
     }
 }

@@ -20,8 +20,19 @@ async fn eve_exists(app: &TestApp) -> bool {
 }
 
 #[tokio::test]
-async fn get_serves_graphiql_and_never_runs_an_operation() {
+async fn get_runs_queries_never_mutations_and_serves_graphiql_to_browsers() {
     each_backend(async |app| {
+        // A browser navigating to the endpoint gets GraphiQL.
+        let page = app
+            .http()
+            .get(app.url("/graphql"))
+            .header("accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        assert!(page.text().await.unwrap().to_lowercase().contains("graphiql"));
+        // A mutation by GET is refused and never runs.
         let response = app
             .http()
             .get(app.url("/graphql"))
@@ -29,10 +40,29 @@ async fn get_serves_graphiql_and_never_runs_an_operation() {
             .send()
             .await
             .unwrap();
-        assert_eq!(response.status(), StatusCode::OK);
-        let page = response.text().await.unwrap();
-        assert!(page.to_lowercase().contains("graphiql"));
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(response.headers()["allow"], "POST");
+        let body: Value = response.json().await.unwrap();
+        assert_code(&body, "BAD_USER_INPUT");
         assert!(!eve_exists(&app).await);
+        // A query runs, with variables, as an API client sends it.
+        let user = app.sign_up("Getter").await;
+        let response = app
+            .http()
+            .get(app.url("/graphql"))
+            .bearer_auth(&user.token)
+            .header("accept", "application/graphql-response+json, application/json")
+            .query(&[
+                ("query", "query Me($n: Int) { me { id } workspaces { activity(first: $n) { nodes { id } } } }"),
+                ("variables", r#"{"n": 1}"#),
+                ("operationName", "Me"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["data"]["me"]["id"], user.id.as_str());
     })
     .await;
 }

@@ -12,6 +12,7 @@ mod concurrency;
 mod deletion;
 mod hostile_documents;
 mod hostile_edge;
+mod http_protocol;
 mod http_surface;
 mod invitations;
 mod live;

@@ -1,0 +1,285 @@
+//! Running one operation over HTTP, as the GraphQL-over-HTTP specification
+//! has it: `POST` with a JSON body, or `GET` with the operation in the query
+//! string (queries only). A client that accepts
+//! `application/graphql-response+json` gets that media type, with 4xx for a
+//! request that fails before execution and no `data` entry; one that accepts
+//! only `application/json` gets 200 with the errors.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+
+use async_graphql::Variables;
+use async_graphql::parser::types::{DocumentOperations, OperationType};
+use axum::Extension;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, RawQuery, State};
+use axum::http::header::{ACCEPT, ALLOW, CONTENT_TYPE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+
+use super::body::read_body;
+use super::{HttpState, graphiql_page};
+use crate::auth::Identity;
+use crate::auth::throttle::ClientAddr;
+use crate::error::{AppError, ensure_codes};
+use crate::graphql::RequestCache;
+
+pub const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+
+/// The media type of the answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Media {
+    Json,
+    GraphqlResponse,
+}
+
+impl Media {
+    pub fn of(headers: &HeaderMap) -> Self {
+        let accepts = accepted(headers);
+        if accepts.iter().any(|t| t == GRAPHQL_RESPONSE) {
+            Self::GraphqlResponse
+        } else {
+            Self::Json
+        }
+    }
+
+    fn content_type(self) -> HeaderValue {
+        match self {
+            Self::Json => HeaderValue::from_static("application/json"),
+            Self::GraphqlResponse => {
+                HeaderValue::from_static("application/graphql-response+json; charset=utf-8")
+            }
+        }
+    }
+}
+
+/// The media types a client accepts, lower-case, without parameters.
+fn accepted(headers: &HeaderMap) -> Vec<String> {
+    headers
+        .get_all(ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|t| t.split(';').next())
+        .map(|t| t.trim().to_ascii_lowercase())
+        .collect()
+}
+
+/// A response with one error and no data, for requests refused before
+/// GraphQL execution.
+pub fn refusal(media: Media, status: StatusCode, code: &str, message: &str) -> Response {
+    let body =
+        serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+    let mut response = (status, body.to_string()).into_response();
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, media.content_type());
+    response
+}
+
+pub(crate) async fn post(
+    State(state): State<HttpState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let media = Media::of(&headers);
+    let body = match read_body(&headers, media, body).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let is_json = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return refusal(
+            media,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "BAD_USER_INPUT",
+            "send operations as Content-Type: application/json",
+        );
+    }
+    if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return refusal(
+            media,
+            StatusCode::BAD_REQUEST,
+            "BAD_USER_INPUT",
+            "batched operations are not accepted; send one operation per request",
+        );
+    }
+    let request: async_graphql::Request = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(_) => {
+            return refusal(
+                media,
+                StatusCode::BAD_REQUEST,
+                "BAD_USER_INPUT",
+                "the body must be a JSON object with `query`, and optionally `variables`, `operationName` and `extensions`",
+            );
+        }
+    };
+    run(&state, peer, &headers, media, request, false).await
+}
+
+pub(crate) async fn get(
+    State(state): State<HttpState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let params: HashMap<String, String> = raw
+        .as_deref()
+        .map(|raw| serde_urlencoded::from_str(raw).unwrap_or_default())
+        .unwrap_or_default();
+    let wants_page = accepted(&headers).iter().any(|t| t == "text/html");
+    if wants_page && !params.contains_key("query") && !params.contains_key("extensions") {
+        return Html(graphiql_page()).into_response();
+    }
+    let media = Media::of(&headers);
+    let json = |name: &'static str| match params.get(name) {
+        None => Ok(None),
+        Some(text) => serde_json::from_str::<serde_json::Value>(text)
+            .map(Some)
+            .map_err(|_| name),
+    };
+    let (variables, extensions) = match (json("variables"), json("extensions")) {
+        (Ok(v), Ok(e)) => (v, e),
+        (Err(name), _) | (_, Err(name)) => {
+            return refusal(
+                media,
+                StatusCode::BAD_REQUEST,
+                "BAD_USER_INPUT",
+                &format!("`{name}` must be JSON"),
+            );
+        }
+    };
+    let mut request = async_graphql::Request::new(params.get("query").cloned().unwrap_or_default());
+    request.operation_name = params.get("operationName").cloned();
+    if let Some(variables) = variables {
+        request.variables = Variables::from_json(variables);
+    }
+    if let Some(serde_json::Value::Object(extensions)) = extensions {
+        for (key, value) in extensions {
+            if let Ok(value) = async_graphql::Value::from_json(value) {
+                request.extensions.insert(key, value);
+            }
+        }
+    }
+    run(&state, peer, &headers, media, request, true).await
+}
+
+/// Whether the operation a request selects is a query (GET runs nothing
+/// else). A document that does not parse is left to the executor to refuse.
+fn is_query(request: &async_graphql::Request) -> bool {
+    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
+        return true;
+    };
+    let ty = match (&document.operations, &request.operation_name) {
+        (DocumentOperations::Single(op), _) => Some(op.node.ty),
+        (DocumentOperations::Multiple(ops), Some(name)) => {
+            ops.get(name.as_str()).map(|op| op.node.ty)
+        }
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
+            ops.values().next().map(|op| op.node.ty)
+        }
+        (DocumentOperations::Multiple(_), None) => None,
+    };
+    ty.is_none_or(|ty| ty == OperationType::Query)
+}
+
+async fn run(
+    state: &HttpState,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: &HeaderMap,
+    media: Media,
+    mut request: async_graphql::Request,
+    by_get: bool,
+) -> Response {
+    if let Err(err) = state.app.persisted.resolve(&mut request) {
+        let status = match (&err, media) {
+            (AppError::PersistedQueryNotFound, _) | (_, Media::Json) => StatusCode::OK,
+            (_, Media::GraphqlResponse) => StatusCode::BAD_REQUEST,
+        };
+        return refusal(media, status, err.code(), &err.to_string());
+    }
+    if request.query.is_empty() && media == Media::GraphqlResponse {
+        return refusal(
+            media,
+            StatusCode::BAD_REQUEST,
+            "BAD_USER_INPUT",
+            "the request has no `query`",
+        );
+    }
+    if by_get && !is_query(&request) {
+        let mut response = refusal(
+            media,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "BAD_USER_INPUT",
+            "only queries run by GET; send mutations by POST",
+        );
+        response
+            .headers_mut()
+            .insert(ALLOW, HeaderValue::from_static("POST"));
+        return response;
+    }
+    let identity = match Identity::from_headers(headers, &state.app.keys) {
+        Ok(identity) => identity,
+        Err(err) => {
+            let status = match media {
+                Media::Json => StatusCode::OK,
+                Media::GraphqlResponse => StatusCode::UNAUTHORIZED,
+            };
+            return refusal(media, status, err.code(), &err.to_string());
+        }
+    };
+    let mut request = request.data(identity).data(RequestCache::default());
+    if let Some(Extension(ConnectInfo(peer))) = peer {
+        let client = ClientAddr::resolve(peer.ip(), headers, &state.app.config.trusted_proxies);
+        request = request.data(client);
+    }
+    let mut response = state.schema.execute(request).await;
+    // Whatever the request wrote is now committed: let subscribers see it.
+    state.app.hub.poke();
+    ensure_codes(&mut response);
+    let metrics = &state.app.metrics;
+    metrics.graphql_requests.fetch_add(1, Ordering::Relaxed);
+    if !response.errors.is_empty() {
+        metrics.graphql_errors.fetch_add(1, Ordering::Relaxed);
+    }
+    answer(media, response)
+}
+
+/// The HTTP answer for an executed (or refused) request.
+fn answer(media: Media, response: async_graphql::Response) -> Response {
+    // Refused before execution: no data, and no error on a field.
+    let request_error = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
+    let (status, body) = match media {
+        Media::GraphqlResponse if request_error => (
+            StatusCode::BAD_REQUEST,
+            serde_json::to_string(&serde_json::json!({ "errors": response.errors })),
+        ),
+        _ => (StatusCode::OK, serde_json::to_string(&response)),
+    };
+    match body {
+        Ok(body) => {
+            let mut http = (status, body).into_response();
+            http.headers_mut()
+                .insert(CONTENT_TYPE, media.content_type());
+            http
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "a response could not be serialised");
+            refusal(
+                media,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL",
+                "internal error",
+            )
+        }
+    }
+}
