@@ -5,7 +5,7 @@ pub mod service;
 
 use std::sync::Arc;
 
-use async_graphql::{ID, InputObject, Json, Object, SimpleObject};
+use async_graphql::{ComplexObject, ID, InputObject, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::activity_event;
 
@@ -35,7 +35,7 @@ impl ActivityEvent {
 
 #[Object]
 impl ActivityEvent {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         ID(self.model().id.clone())
     }
 
@@ -85,9 +85,31 @@ impl ActivityEvent {
 
 /// A page of events, newest first.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct ActivityConnection {
     pub nodes: Vec<ActivityEvent>,
     pub page_info: PageInfo,
+}
+
+#[ComplexObject]
+impl ActivityConnection {
+    /// The page as Relay edges: each event with its cursor.
+    async fn edges(&self) -> Vec<ActivityEventEdge> {
+        self.nodes
+            .iter()
+            .map(|event| ActivityEventEdge {
+                cursor: service::cursor(event.model()),
+                node: event.clone(),
+            })
+            .collect()
+    }
+}
+
+/// An event and the cursor to page on from it.
+#[derive(SimpleObject)]
+pub struct ActivityEventEdge {
+    pub cursor: String,
+    pub node: ActivityEvent,
 }
 
 /// Narrows an activity listing; every given condition must hold.

@@ -166,6 +166,7 @@ pub async fn page(
                 .or(activity_event::Column::WorkroomId.is_in(readable)),
         );
     }
+    let after_given = after.is_some();
     if let Some(after) = after {
         query = query.filter(activity_event::Column::Seq.lt(parse_cursor(&after)?));
     }
@@ -191,13 +192,10 @@ pub async fn page(
         .await?;
     let has_next_page = rows.len() as u64 > first;
     rows.truncate(first as usize);
-    let end_cursor = rows.last().map(cursor);
+    let cursors: Vec<String> = rows.iter().map(cursor).collect();
     let redaction = Redaction::for_reader(viewer);
     Ok(ActivityConnection {
-        page_info: PageInfo {
-            has_next_page,
-            end_cursor,
-        },
+        page_info: PageInfo::of(&cursors, has_next_page, after_given),
         nodes: with_actors(db, rows)
             .await?
             .into_iter()

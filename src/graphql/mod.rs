@@ -1,6 +1,7 @@
 //! The schema: merged roots, limits, request context helpers, and paging.
 
 pub mod document;
+pub mod node;
 pub mod order;
 
 use std::collections::HashMap;
@@ -23,6 +24,7 @@ pub struct Query(
     workspaces::WorkspaceQuery,
     workrooms::WorkroomQuery,
     invitations::InvitationQuery,
+    node::NodeQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -130,11 +132,31 @@ impl ContextExt for Context<'_> {
     }
 }
 
-/// Where a page ends and whether another follows.
+/// Where a page starts and ends, and whether others lie beyond (Relay's
+/// `PageInfo`; pages go forward with `first` and `after`).
 #[derive(SimpleObject, Clone, Debug)]
 pub struct PageInfo {
+    /// Whether a page follows this one.
     pub has_next_page: bool,
+    /// The cursor of the last item: pass it as `after` for the next page.
     pub end_cursor: Option<String>,
+    /// Whether items come before this page (true when it was asked for
+    /// `after` a cursor).
+    pub has_previous_page: bool,
+    /// The cursor of the first item.
+    pub start_cursor: Option<String>,
+}
+
+impl PageInfo {
+    /// The page info of items whose cursors are `cursors`, in order.
+    pub fn of(cursors: &[String], has_next_page: bool, after_given: bool) -> Self {
+        Self {
+            has_next_page,
+            end_cursor: cursors.last().cloned(),
+            has_previous_page: after_given,
+            start_cursor: cursors.first().cloned(),
+        }
+    }
 }
 
 /// The page size asked for, checked against the cap.

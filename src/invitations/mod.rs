@@ -39,7 +39,7 @@ pub struct Invitation(pub invitation::Model);
 
 #[Object]
 impl Invitation {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         ID(self.0.id.clone())
     }
 

@@ -3,7 +3,7 @@
 
 pub mod service;
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{custom_role, member, user, workspace};
 
@@ -25,6 +25,7 @@ pub enum MemberStatus {
 }
 
 /// A person's place in a workspace.
+#[derive(Clone)]
 pub struct Member {
     pub model: member::Model,
     pub user: user::Model,
@@ -54,7 +55,7 @@ impl Member {
 
 #[Object]
 impl Member {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         ID(self.model.id.clone())
     }
 
@@ -146,11 +147,33 @@ impl WorkroomAccess {
 
 /// A page of members, oldest first.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct MemberConnection {
     pub nodes: Vec<Member>,
     pub page_info: PageInfo,
     /// Members in the whole workspace, across pages.
     pub total_count: u64,
+}
+
+#[ComplexObject]
+impl MemberConnection {
+    /// The page as Relay edges: each member with its cursor.
+    async fn edges(&self) -> Vec<MemberEdge> {
+        self.nodes
+            .iter()
+            .map(|member| MemberEdge {
+                cursor: member.model.id.clone(),
+                node: member.clone(),
+            })
+            .collect()
+    }
+}
+
+/// A member and the cursor to page on from it.
+#[derive(SimpleObject)]
+pub struct MemberEdge {
+    pub cursor: String,
+    pub node: Member,
 }
 
 #[derive(InputObject, Clone, Copy)]

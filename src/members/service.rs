@@ -296,6 +296,7 @@ pub async fn page(
     let base = member::Entity::find().filter(member::Column::WorkspaceId.eq(&workspace.id));
     let total_count = base.clone().count(db).await?;
     let mut query = base;
+    let after_given = after.is_some();
     if let Some(after) = after {
         query = query.filter(member::Column::Id.gt(parse_cursor(&after)?));
     }
@@ -306,13 +307,10 @@ pub async fn page(
         .await?;
     let has_next_page = rows.len() as u64 > first;
     rows.truncate(first as usize);
-    let end_cursor = rows.last().map(|m| m.id.clone());
+    let cursors: Vec<String> = rows.iter().map(|m| m.id.clone()).collect();
     Ok(MemberConnection {
         nodes: with_users(db, workspace, rows).await?,
-        page_info: PageInfo {
-            has_next_page,
-            end_cursor,
-        },
+        page_info: PageInfo::of(&cursors, has_next_page, after_given),
         total_count,
     })
 }

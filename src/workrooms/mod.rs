@@ -22,7 +22,7 @@ pub struct Workroom {
 
 #[Object]
 impl Workroom {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         ID(self.model.id.clone())
     }
 

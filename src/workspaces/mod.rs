@@ -57,7 +57,7 @@ impl Workspace {
 
 #[Object]
 impl Workspace {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         ID(self.model().id.clone())
     }
 

@@ -18,6 +18,7 @@ mod invitations;
 mod live;
 mod mail;
 mod members;
+mod nodes;
 mod permissions;
 mod schema_file;
 mod scopes;

@@ -1,0 +1,103 @@
+//! Global object identification: the `Node` interface and `node(id)`, so
+//! that client caches (Apollo, Relay) can look any object up by its id.
+//! Ids are UUIDs, unique across tables; what the caller may not see, or
+//! what does not exist, is null alike.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, ID, Interface, Object};
+use entity::{activity_event, invitation, member};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+use super::{ContextExt, id_arg};
+use crate::access::{Capability, Redaction};
+use crate::activity::ActivityEvent;
+use crate::error::{AppError, AppResult};
+use crate::invitations::Invitation;
+use crate::members::Member;
+use crate::workrooms::Workroom;
+use crate::workspaces::Workspace;
+
+/// An object with a globally unique id.
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID", desc = "Unique across every type."))]
+pub enum Node {
+    Workspace(Workspace),
+    Workroom(Workroom),
+    Member(Member),
+    Invitation(Invitation),
+    ActivityEvent(ActivityEvent),
+}
+
+#[derive(Default)]
+pub struct NodeQuery;
+
+#[Object]
+impl NodeQuery {
+    /// Any object by its id; null when it does not exist or the caller may
+    /// not see it.
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> AppResult<Option<Node>> {
+        let id = id_arg("id", &id)?;
+        if ctx
+            .data_opt::<crate::auth::Identity>()
+            .is_none_or(|i| i.user_id.is_none())
+        {
+            return Ok(None);
+        }
+        hidden_is_none(find(ctx, id).await)
+    }
+}
+
+/// Refusals of every kind read as "no such object".
+fn hidden_is_none(found: AppResult<Option<Node>>) -> AppResult<Option<Node>> {
+    match found {
+        Err(
+            AppError::NotFound(_)
+            | AppError::Forbidden(_)
+            | AppError::Unauthenticated(_)
+            | AppError::WorkspaceDeleted,
+        ) => Ok(None),
+        other => other,
+    }
+}
+
+async fn find(ctx: &Context<'_>, id: &str) -> AppResult<Option<Node>> {
+    let db = ctx.db();
+    if let Ok(viewer) = ctx.membership(id).await {
+        return Ok(Some(Node::Workspace(Workspace { viewer })));
+    }
+    if let Ok(model) = crate::workrooms::service::find(db, id).await {
+        let viewer = ctx.membership(&model.workspace_id).await?;
+        crate::workrooms::service::ensure_visible(&viewer, id)?;
+        return Ok(Some(Node::Workroom(Workroom { model, viewer })));
+    }
+    if let Some(model) = member::Entity::find_by_id(id).one(db).await? {
+        let viewer = ctx.membership(&model.workspace_id).await?;
+        viewer.require(Capability::ReadMembers)?;
+        let member = crate::members::service::one(db, &viewer.workspace, model).await?;
+        return Ok(Some(Node::Member(member)));
+    }
+    if let Some(model) = invitation::Entity::find_by_id(id).one(db).await? {
+        let viewer = ctx.membership(&model.workspace_id).await?;
+        viewer.require(Capability::ReadInvitations)?;
+        return Ok(Some(Node::Invitation(Invitation(model))));
+    }
+    let event = activity_event::Entity::find()
+        .filter(activity_event::Column::Id.eq(id))
+        .one(db)
+        .await?;
+    if let Some(model) = event {
+        let viewer = ctx.membership(&model.workspace_id).await?;
+        viewer.require(Capability::ReadActivity)?;
+        if !crate::live::may_see(&viewer, &model) {
+            return Ok(None);
+        }
+        let redaction = Redaction::for_reader(&viewer);
+        let event = crate::events::with_actors(db, vec![model])
+            .await?
+            .pop()
+            .map(|event| ActivityEvent::new(Arc::new(event), redaction));
+        return Ok(event.map(Node::ActivityEvent));
+    }
+    Ok(None)
+}
