@@ -32,9 +32,20 @@ async fn main() -> anyhow::Result<()> {
         print!("{}", atrium::graphql::sdl());
         return Ok(());
     }
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .init();
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    match std::env::var("LOG_FORMAT").as_deref() {
+        // One JSON object per line, for log collectors.
+        Ok("json") => tracing_subscriber::fmt()
+            .json()
+            .with_current_span(true)
+            .with_env_filter(filter)
+            .init(),
+        Ok("text") | Err(_) => tracing_subscriber::fmt()
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+            .with_env_filter(filter)
+            .init(),
+        Ok(other) => anyhow::bail!("LOG_FORMAT must be text or json, not {other}"),
+    }
     let config = Config::from_args(cli.config)?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Migrate => {

@@ -225,6 +225,10 @@ async fn run(
             .insert(ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
+    if let Some(name) = &request.operation_name {
+        let name: String = name.chars().take(100).collect();
+        tracing::Span::current().record("operation", name.as_str());
+    }
     let identity = match Identity::from_headers(headers, &state.app.keys) {
         Ok(identity) => identity,
         Err(err) => {

@@ -16,6 +16,7 @@ mod http_protocol;
 mod http_surface;
 mod invitations;
 mod live;
+mod logs;
 mod mail;
 mod members;
 mod nodes;
