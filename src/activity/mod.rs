@@ -33,6 +33,7 @@ impl ActivityEvent {
     }
 }
 
+/// One thing that happened in a workspace: who did what to which target, and what changed.
 #[Object]
 impl ActivityEvent {
     pub async fn id(&self) -> ID {

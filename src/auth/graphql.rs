@@ -10,6 +10,7 @@ use crate::graphql::ContextExt;
 /// A person with an account.
 pub struct User(pub user::Model);
 
+/// A person with an account.
 #[Object]
 impl User {
     async fn id(&self) -> ID {
@@ -48,6 +49,7 @@ impl From<Session> for AuthPayload {
     }
 }
 
+/// A new account: its e-mail, password and name.
 #[derive(InputObject)]
 pub struct SignUpInput {
     email: String,
@@ -56,6 +58,7 @@ pub struct SignUpInput {
     name: String,
 }
 
+/// The e-mail and password of an account.
 #[derive(InputObject)]
 pub struct LogInInput {
     email: String,

@@ -37,6 +37,7 @@ pub enum InviteOutcome {
 /// An invitation to join a workspace.
 pub struct Invitation(pub invitation::Model);
 
+/// An invitation for one e-mail address to join a workspace.
 #[Object]
 impl Invitation {
     pub async fn id(&self) -> ID {
@@ -90,6 +91,7 @@ pub struct InvitationPreview {
     pub account_exists: bool,
 }
 
+/// What happened to one address of an invitation batch.
 #[derive(SimpleObject)]
 pub struct InviteResult {
     /// The address as given (trimmed), or as normalized when valid.
@@ -99,11 +101,13 @@ pub struct InviteResult {
     pub invitation: Option<Invitation>,
 }
 
+/// One result per address given, in the order given.
 #[derive(SimpleObject)]
 pub struct InviteMembersPayload {
     pub results: Vec<InviteResult>,
 }
 
+/// Addresses to invite to a workspace, and what they get on joining.
 #[derive(InputObject)]
 pub struct InviteMembersInput {
     pub workspace_id: ID,
@@ -121,6 +125,7 @@ pub struct InviteMembersInput {
     pub workrooms: Option<Vec<WorkroomAccessInput>>,
 }
 
+/// The token from an invitation link; a new person also gives a name and password.
 #[derive(InputObject)]
 pub struct AcceptInvitationInput {
     pub token: String,
@@ -130,6 +135,7 @@ pub struct AcceptInvitationInput {
     pub password: Option<String>,
 }
 
+/// The membership made, and a session when the invitation made the account.
 #[derive(SimpleObject)]
 pub struct AcceptInvitationPayload {
     pub workspace: Workspace,

@@ -39,6 +39,7 @@ pub enum WorkroomEvent {
     Presence(Arc<PresenceEvent>),
 }
 
+/// Something that happened in a workroom: a change to it, or someone starting or stopping to watch it.
 #[Object]
 impl WorkroomEvent {
     /// `workroom.updated`, `presence.joined`, `presence.left`, …

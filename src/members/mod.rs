@@ -53,6 +53,7 @@ impl Member {
     }
 }
 
+/// A person's place in a workspace: role, status and access.
 #[Object]
 impl Member {
     pub async fn id(&self) -> ID {
@@ -176,12 +177,14 @@ pub struct MemberEdge {
     pub node: Member,
 }
 
+/// The access level of one settings area.
 #[derive(InputObject, Clone, Copy)]
 pub struct AreaAccessInput {
     pub area: Area,
     pub access: Access,
 }
 
+/// The access level of one workroom.
 #[derive(InputObject, Clone)]
 pub struct WorkroomAccessInput {
     pub workroom_id: ID,

@@ -16,6 +16,7 @@ use crate::members::{AreaAccess, AreaAccessInput, WorkroomAccess, WorkroomAccess
 #[derive(Clone)]
 pub struct CustomRole(pub custom_role::Model);
 
+/// A named preset of area scopes and workroom access that can be assigned like a built-in role.
 #[Object]
 impl CustomRole {
     async fn id(&self) -> ID {
@@ -59,6 +60,7 @@ impl CustomRole {
     }
 }
 
+/// A new custom role of a workspace.
 #[derive(InputObject)]
 pub struct CreateRoleInput {
     pub workspace_id: ID,

@@ -20,6 +20,7 @@ pub struct Workroom {
     pub viewer: Membership,
 }
 
+/// A room of a workspace where its members work together.
 #[Object]
 impl Workroom {
     pub async fn id(&self) -> ID {
@@ -80,6 +81,7 @@ impl Workroom {
     }
 }
 
+/// A new workroom in a workspace.
 #[derive(InputObject)]
 pub struct CreateWorkroomInput {
     pub workspace_id: ID,

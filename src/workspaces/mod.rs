@@ -55,6 +55,7 @@ impl Workspace {
     }
 }
 
+/// A workspace as seen by one of its members: its settings, members, workrooms and activity.
 #[Object]
 impl Workspace {
     pub async fn id(&self) -> ID {
@@ -234,6 +235,7 @@ pub struct HiddenNavigation {
     pub keys: Vec<String>,
 }
 
+/// A new workspace; the caller becomes its owner.
 #[derive(InputObject)]
 pub struct CreateWorkspaceInput {
     pub name: String,
