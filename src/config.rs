@@ -240,8 +240,14 @@ impl Config {
         config.sign_up_limit_per_hour = args.sign_up_limit_per_hour;
         config.trusted_proxies = Cidr::parse_list(&args.trusted_proxies)
             .context("TRUSTED_PROXIES must list addresses or CIDR ranges, comma-separated")?;
-        if args.header_read_timeout_secs == 0 || args.http_idle_timeout_secs == 0 {
-            bail!("HEADER_READ_TIMEOUT_SECS and HTTP_IDLE_TIMEOUT_SECS must be at least 1");
+        let day = 24 * 3600;
+        for (name, secs) in [
+            ("HEADER_READ_TIMEOUT_SECS", args.header_read_timeout_secs),
+            ("HTTP_IDLE_TIMEOUT_SECS", args.http_idle_timeout_secs),
+        ] {
+            if !(1..=day).contains(&secs) {
+                bail!("{name} must be from 1 to {day}");
+            }
         }
         if args.max_connections == 0 {
             bail!("MAX_CONNECTIONS must be at least 1");

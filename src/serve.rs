@@ -236,7 +236,12 @@ impl Activity {
         loop {
             match self.deadline(limits) {
                 Some(deadline) if deadline <= Instant::now() => return,
-                Some(deadline) => tokio::time::sleep_until(deadline).await,
+                // Looked at again within the header timeout: an idle
+                // connection that starts a request gets the shorter deadline.
+                Some(deadline) => {
+                    let soon = Instant::now() + limits.header_read_timeout;
+                    tokio::time::sleep_until(deadline.min(soon)).await;
+                }
                 None => {
                     tokio::time::sleep(limits.idle_timeout.min(limits.header_read_timeout)).await
                 }

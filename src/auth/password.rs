@@ -84,7 +84,10 @@ impl Passwords {
         &self,
         work: impl FnOnce() -> AppResult<T> + Send + 'static,
     ) -> AppResult<T> {
-        let _slot = match tokio::time::timeout(self.queue, self.slots.acquire()).await {
+        // The slot goes with the job: a caller that gives up waiting for
+        // the result does not free it while the job still runs.
+        let slot = match tokio::time::timeout(self.queue, self.slots.clone().acquire_owned()).await
+        {
             Ok(Ok(permit)) => permit,
             _ => {
                 return Err(AppError::RateLimited(
@@ -96,6 +99,7 @@ impl Passwords {
         // Never full: no more jobs are in flight than there are slots.
         self.jobs
             .try_send(Box::new(move || {
+                let _slot = slot;
                 let _ = done.send(work());
             }))
             .map_err(|_| AppError::internal(anyhow::anyhow!("password threads are gone")))?;

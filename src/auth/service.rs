@@ -103,16 +103,18 @@ pub async fn log_in(
             "too many sign-in attempts from this address; try again later",
         )?;
     }
-    if state.throttles.failures.is_full(&email) {
-        return Err(AppError::RateLimited("too many attempts; try again later"));
-    }
+    // Counted before the check, so that concurrent guesses cannot all pass
+    // the limit while they wait for a hashing slot; a success forgets them.
+    state
+        .throttles
+        .failures
+        .admit(&email, "too many attempts; try again later")?;
     let user = user::Entity::find()
         .filter(user::Column::Email.eq(&email))
         .one(&state.db)
         .await?;
     let stored = user.as_ref().map(|u| u.password_hash.clone());
     if !state.passwords.verify(raw_password, stored).await? {
-        state.throttles.failures.record(&email);
         return Err(REFUSED);
     }
     state.throttles.failures.forget(&email);

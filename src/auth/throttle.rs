@@ -50,24 +50,43 @@ impl<K: Hash + Eq + Clone> Window<K> {
 
     /// Counts one event.
     pub fn record(&self, key: &K) {
+        self.bump(key, None);
+    }
+
+    /// Counts one event, or RATE_LIMITED when the key's window is full;
+    /// checked and counted under one lock, so concurrent callers cannot all
+    /// pass.
+    pub fn admit(&self, key: &K, message: &'static str) -> AppResult<()> {
+        if self.bump(key, Some(self.limit)) {
+            Ok(())
+        } else {
+            Err(AppError::RateLimited(message))
+        }
+    }
+
+    /// Counts one event unless the key already reached `limit`; whether it
+    /// was counted.
+    fn bump(&self, key: &K, limit: Option<u32>) -> bool {
         let mut counts = self.lock();
         if counts.len() >= MAX_TRACKED {
             counts.retain(|_, (_, since)| since.elapsed() < self.length);
+            // Still full of live keys: forget a quarter of them rather than
+            // sweep again on every event.
+            let excess = counts.len().saturating_sub(MAX_TRACKED * 3 / 4);
+            let forget: Vec<K> = counts.keys().take(excess).cloned().collect();
+            for key in forget {
+                counts.remove(&key);
+            }
         }
         let entry = counts.entry(key.clone()).or_insert((0, Instant::now()));
         if entry.1.elapsed() >= self.length {
             *entry = (0, Instant::now());
         }
-        entry.0 = entry.0.saturating_add(1);
-    }
-
-    /// Counts one event, or RATE_LIMITED when the key's window is full.
-    pub fn admit(&self, key: &K, message: &'static str) -> AppResult<()> {
-        if self.is_full(key) {
-            return Err(AppError::RateLimited(message));
+        if limit.is_some_and(|limit| entry.0 >= limit) {
+            return false;
         }
-        self.record(key);
-        Ok(())
+        entry.0 = entry.0.saturating_add(1);
+        true
     }
 
     pub fn forget(&self, key: &K) {
@@ -105,7 +124,7 @@ impl ClientAddr {
     pub fn resolve(peer: IpAddr, headers: &HeaderMap, trusted: &[Cidr]) -> Self {
         let is_trusted = |addr: IpAddr| trusted.iter().any(|cidr| cidr.contains(addr));
         if !is_trusted(peer) {
-            return Self(peer);
+            return Self::keyed(peer);
         }
         let mut client = peer;
         let hops = headers
@@ -124,6 +143,18 @@ impl ClientAddr {
                 break;
             }
         }
-        Self(client)
+        Self::keyed(client)
+    }
+
+    /// The key limits count by: an IPv4 address (also when mapped into
+    /// IPv6), or an IPv6 /64, the block one client usually holds.
+    fn keyed(addr: IpAddr) -> Self {
+        match addr {
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => Self(IpAddr::V4(v4)),
+                None => Self(IpAddr::V6((u128::from(v6) & !(u128::MAX >> 64)).into())),
+            },
+            v4 => Self(v4),
+        }
     }
 }

@@ -123,13 +123,41 @@ fn text_ok(text: &str) -> bool {
     text.chars().all(allowed_in_multi_line)
 }
 
+/// Most values (list items and object fields counted one by one) in a
+/// request's variables.
+pub const MAX_VARIABLE_VALUES: u64 = 10_000;
+
 fn check_variables(variables: &Variables) -> ServerResult<()> {
+    let mut values = 0;
     for (name, value) in variables.iter() {
         if !text_ok(name) || !const_ok(value) {
             return Err(bad_text());
         }
+        values += const_nodes(value);
+    }
+    if values > MAX_VARIABLE_VALUES {
+        return Err(too_complex(format!(
+            "the variables hold more than {MAX_VARIABLE_VALUES} values"
+        )));
     }
     Ok(())
+}
+
+/// How many values a value is made of.
+fn value_nodes(value: &Value) -> u64 {
+    match value {
+        Value::List(items) => 1 + items.iter().map(value_nodes).sum::<u64>(),
+        Value::Object(fields) => 1 + fields.values().map(value_nodes).sum::<u64>(),
+        _ => 1,
+    }
+}
+
+fn const_nodes(value: &ConstValue) -> u64 {
+    match value {
+        ConstValue::List(items) => 1 + items.iter().map(const_nodes).sum::<u64>(),
+        ConstValue::Object(fields) => 1 + fields.values().map(const_nodes).sum::<u64>(),
+        _ => 1,
+    }
 }
 
 /// A request error, as the specification has it, for a required variable
@@ -215,6 +243,7 @@ impl DocumentLimits {
             nodes: 0,
             stack: 0,
         };
+        let mut total = Cost::default();
         for (_, operation) in document.operations.iter() {
             let operation = &operation.node;
             walk.directives(&operation.directives)?;
@@ -229,12 +258,17 @@ impl DocumentLimits {
             }
             let cost = walk.selection_set(&operation.selection_set.node)?;
             walk.within(cost)?;
+            // The executor validates every operation of the document, not
+            // only the one it runs: the whole document is held to the limit.
+            total.add(cost);
+            walk.within(total)?;
         }
         // Fragments no operation uses are still validated: walk them too.
         for (name, fragment) in walk.fragments {
             if !walk.memo.contains_key(name.as_str()) {
                 let cost = walk.fragment(name.as_str(), &fragment.node)?;
-                walk.within(cost)?;
+                total.add(cost);
+                walk.within(total)?;
             }
         }
         Ok(())
@@ -303,14 +337,21 @@ impl<'a> Walk<'a> {
             match &selection.node {
                 Selection::Field(field) => {
                     let field = &field.node;
-                    self.count(field.arguments.len() as u64)?;
+                    // Argument values are coerced again wherever the field
+                    // is expanded: their size is part of its cost.
+                    let values: u64 = field
+                        .arguments
+                        .iter()
+                        .map(|(_, v)| value_nodes(&v.node))
+                        .sum();
+                    self.count(values)?;
                     if !field.arguments.iter().all(|(_, v)| value_ok(&v.node)) {
                         return Err(bad_text());
                     }
                     self.directives(&field.directives)?;
                     let inner = self.selection_set(&field.selection_set.node)?;
                     cost.add(Cost {
-                        fields: inner.fields.saturating_add(1),
+                        fields: inner.fields.saturating_add(1).saturating_add(values),
                         depth: inner.depth + 1,
                     });
                 }

@@ -139,7 +139,7 @@ impl<'a> Order<'a> {
                 }
                 let mut rest = std::mem::take(fields);
                 for (key, subsets) in keys {
-                    if let Some((name, mut child)) = rest.shift_remove_entry(key) {
+                    if let Some((name, mut child)) = rest.swap_remove_entry(key) {
                         self.value(&mut child, &subsets);
                         fields.insert(name, child);
                     }

@@ -13,18 +13,19 @@ use std::future::Future;
 use std::net::SocketAddr;
 
 use async_graphql::http::GraphiQLSource;
-use axum::Router;
-use axum::extract::{State, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::{Extension, Router};
 use tokio::net::TcpListener;
 use tower_http::LatencyUnit;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+use crate::auth::throttle::ClientAddr;
 use crate::config::Config;
 use crate::graphql::{AtriumSchema, build_schema};
 use crate::state::AppState;
@@ -80,6 +81,7 @@ fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
 
 async fn websocket(
     State(state): State<HttpState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
@@ -97,7 +99,11 @@ async fn websocket(
             "ask for the graphql-transport-ws or graphql-ws subprotocol",
         );
     };
-    crate::live::ws::upgrade(state.schema, state.app, protocol, upgrade).await
+    // Operations over the socket are limited per client address too.
+    let client = peer.map(|Extension(ConnectInfo(peer))| {
+        ClientAddr::resolve(peer.ip(), &headers, &state.app.config.trusted_proxies)
+    });
+    crate::live::ws::upgrade(state.schema, state.app, protocol, client, upgrade).await
 }
 
 /// The GraphiQL page.

@@ -27,6 +27,7 @@ use futures_util::{SinkExt, Stream, StreamExt, ready};
 use super::shared::{Handoff, Operation, shareable};
 use super::watch::Watch;
 use crate::auth::Identity;
+use crate::auth::throttle::ClientAddr;
 use crate::error::ensure_codes;
 use crate::graphql::AtriumSchema;
 use crate::metrics::OpenSocket;
@@ -61,6 +62,7 @@ pub async fn upgrade(
     schema: AtriumSchema,
     state: AppState,
     protocol: WebSocketProtocols,
+    client: Option<ClientAddr>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
     // The handshake agrees on exactly the protocol the connection speaks.
@@ -70,7 +72,7 @@ pub async fn upgrade(
         .write_buffer_size(0)
         .max_message_size(MAX_MESSAGE_BYTES)
         .max_frame_size(MAX_MESSAGE_BYTES)
-        .on_upgrade(move |socket| serve(socket, schema, state, protocol))
+        .on_upgrade(move |socket| serve(socket, schema, state, protocol, client))
 }
 
 const MIN_PING_EVERY: Duration = Duration::from_millis(100);
@@ -138,6 +140,8 @@ struct Connection {
     schema: AtriumSchema,
     state: AppState,
     protocol: WebSocketProtocols,
+    /// Where the client connects from.
+    client: Option<ClientAddr>,
     /// Who the client is, once `connection_init` succeeded.
     identity: Option<Identity>,
     initialising: bool,
@@ -151,6 +155,7 @@ async fn serve(
     schema: AtriumSchema,
     state: AppState,
     protocol: WebSocketProtocols,
+    client: Option<ClientAddr>,
 ) {
     let metrics = state.metrics.clone();
     let _open = OpenSocket::new(&metrics);
@@ -165,6 +170,7 @@ async fn serve(
         schema,
         state,
         protocol,
+        client,
         identity: None,
         initialising: false,
         subscriptions: Subscriptions::default(),
@@ -302,6 +308,9 @@ impl Connection {
             return Some(close(4429, "too many subscriptions on this connection"));
         }
         let mut request = request.data(identity);
+        if let Some(client) = self.client {
+            request = request.data(client);
+        }
         let shared = if shareable(&mut request) {
             let handoff = Handoff::default();
             let operation = Operation::of(&request);

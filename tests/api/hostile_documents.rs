@@ -443,3 +443,41 @@ async fn a_nul_in_any_string_argument_is_bad_input() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_whole_document_is_held_to_the_field_limit() {
+    each_backend(async |app| {
+        // One fragment of ~500 fields, spread by thousands of operations or
+        // of unused fragments: each alone is within the limit, the document
+        // is not (every operation and fragment is validated).
+        let fields: String = (0..500).map(|i| format!(" a{i}: __typename")).collect();
+        let operations: String = (0..5_000).map(|i| format!("query q{i} {{ ...G }} ")).collect();
+        let unused: String = (0..5_000).map(|i| format!("fragment f{i} on Query {{ ...G }} ")).collect();
+        for document in [
+            format!("fragment G on Query {{{fields} }} {operations}"),
+            format!("fragment G on Query {{{fields} }} {unused} query {{ __typename }}"),
+        ] {
+            let started = Instant::now();
+            let response = app.gql(None, &document, json!({})).await;
+            assert_code(&response, "QUERY_TOO_COMPLEX");
+            assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+        }
+        // Large values count too: in the document and in the variables.
+        let actions: Vec<String> = (0..20_000).map(|i| format!("\"a{i}\"")).collect();
+        let document = format!(
+            "query($ws: ID!) {{ workspace(id: $ws) {{ activity(filter: {{actions: [{}]}}) {{ nodes {{ id }} }} }} }}",
+            actions.join(",")
+        );
+        assert_code(&app.gql(None, &document, json!({ "ws": "x" })).await, "QUERY_TOO_COMPLEX");
+        let list: Vec<String> = (0..20_000).map(|i| format!("a{i}")).collect();
+        let response = app
+            .gql(
+                None,
+                "query($ws: ID!, $a: [String!]) { workspace(id: $ws) { activity(filter: {actions: $a}) { nodes { id } } } }",
+                json!({ "ws": "x", "a": list }),
+            )
+            .await;
+        assert_code(&response, "QUERY_TOO_COMPLEX");
+    })
+    .await;
+}

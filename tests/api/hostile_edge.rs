@@ -268,3 +268,56 @@ async fn sign_ins_and_sign_ups_are_limited_per_client_address() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn concurrent_guesses_cannot_pass_the_failure_limit_together() {
+    each_backend(async |app| {
+        let user = app.sign_up("Guessed").await;
+        let guesses: Vec<_> = (0..25)
+            .map(|_| app.gql(None, LOG_IN, json!({ "e": user.email })))
+            .collect();
+        let results = futures_util::future::join_all(guesses).await;
+        let checked = results
+            .iter()
+            .filter(|r| code(r).as_deref() == Some("UNAUTHENTICATED"))
+            .count();
+        let limited = results
+            .iter()
+            .filter(|r| code(r).as_deref() == Some("RATE_LIMITED"))
+            .count();
+        assert_eq!(checked, 10, "{checked} guesses were checked");
+        assert_eq!(limited, 15);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sign_ins_over_the_websocket_are_limited_per_client_too() {
+    use crate::ws_client::*;
+    each_backend_with(
+        |config| config.sign_in_limit_per_minute = 3,
+        async |app| {
+            let mut ws = WsClient::connect(&app, TRANSPORT_WS, None).await.unwrap();
+            let mut codes = Vec::new();
+            for i in 0..4 {
+                let id = format!("l{i}");
+                ws.subscribe(&id, LOG_IN, json!({ "e": "nobody@example.com" }))
+                    .await;
+                match ws.next(&id, Duration::from_secs(10)).await {
+                    Got::Next(payload) => codes.push(code(&payload)),
+                    other => panic!("{other:?}"),
+                }
+            }
+            assert_eq!(
+                codes[..3],
+                [
+                    Some("UNAUTHENTICATED".to_owned()),
+                    Some("UNAUTHENTICATED".to_owned()),
+                    Some("UNAUTHENTICATED".to_owned())
+                ]
+            );
+            assert_eq!(codes[3].as_deref(), Some("RATE_LIMITED"));
+        },
+    )
+    .await;
+}
