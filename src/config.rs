@@ -309,6 +309,17 @@ impl Cidr {
         if prefix > max {
             bail!("prefix /{prefix} is too long");
         }
+        // An IPv4 range written in IPv6 (`::ffff:10.0.0.0/104`) matches the
+        // IPv4 addresses it means.
+        if let IpAddr::V6(v6) = network
+            && let Some(v4) = v6.to_ipv4_mapped()
+            && prefix >= 96
+        {
+            return Ok(Self {
+                network: IpAddr::V4(v4),
+                prefix: prefix - 96,
+            });
+        }
         Ok(Self { network, prefix })
     }
 

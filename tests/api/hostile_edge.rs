@@ -321,3 +321,23 @@ async fn sign_ins_over_the_websocket_are_limited_per_client_too() {
     )
     .await;
 }
+
+#[test]
+fn address_ranges_match_what_they_mean() {
+    use atrium::config::Cidr;
+    let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+    let all = Cidr::parse("0.0.0.0/0").unwrap();
+    assert!(all.contains(ip("203.0.113.7")));
+    assert!(!all.contains(ip("2001:db8::1")));
+    let ten = Cidr::parse("10.0.0.0/8").unwrap();
+    assert!(ten.contains(ip("10.255.0.1")) && !ten.contains(ip("11.0.0.1")));
+    assert!(ten.contains(ip("::ffff:10.1.2.3")), "a mapped address");
+    let mapped = Cidr::parse("::ffff:10.0.0.0/104").unwrap();
+    assert!(mapped.contains(ip("10.9.9.9")));
+    let one = Cidr::parse("127.0.0.1").unwrap();
+    assert!(one.contains(ip("127.0.0.1")) && !one.contains(ip("127.0.0.2")));
+    let v6 = Cidr::parse("2001:db8::/32").unwrap();
+    assert!(v6.contains(ip("2001:db8:ffff::1")) && !v6.contains(ip("2001:db9::1")));
+    assert!(Cidr::parse("10.0.0.0/33").is_err());
+    assert!(Cidr::parse("not an address").is_err());
+}
