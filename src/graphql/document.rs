@@ -53,13 +53,8 @@ impl Extension for DocumentLimits {
         check_variables(variables)?;
         // Checked before the executor sees the document: its own checks
         // already expand fragment spreads.
-        let parsed = async_graphql::parser::parse_query(query).map_err(|err| {
-            let mut error = ServerError::from(err);
-            let mut ext = ErrorExtensionValues::default();
-            ext.set("code", "BAD_USER_INPUT");
-            error.extensions = Some(ext);
-            error
-        })?;
+        let parsed = async_graphql::parser::parse_query(query)
+            .map_err(|err| with_code(ServerError::from(err), "BAD_USER_INPUT"))?;
         self.check(&parsed)?;
         required_variables(&parsed, variables)?;
         next.run(ctx, query, variables).await
@@ -100,12 +95,15 @@ pub fn cap_errors(errors: &mut Vec<ServerError>) {
     errors.push(last);
 }
 
-fn refusal(code: &str, message: impl Into<String>) -> ServerError {
-    let mut error = ServerError::new(message, None);
+fn with_code(mut error: ServerError, code: &str) -> ServerError {
     let mut ext = ErrorExtensionValues::default();
     ext.set("code", code);
     error.extensions = Some(ext);
     error
+}
+
+fn refusal(code: &str, message: impl Into<String>) -> ServerError {
+    with_code(ServerError::new(message, None), code)
 }
 
 fn too_complex(message: impl Into<String>) -> ServerError {
