@@ -38,10 +38,15 @@ pub use redaction::Redaction;
 )]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Area {
+    /// Workspace settings, brand and export profile.
     General,
+    /// API keys and provider keys.
     Integrations,
+    /// Members, invitations and seats.
     Members,
+    /// Workrooms, agents, runs, tasks and prompts.
     Projects,
+    /// The plan and the credit pool.
     Billing,
 }
 
@@ -87,8 +92,11 @@ impl Area {
 )]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Access {
+    /// The area is hidden: its data reads as absent.
     None,
+    /// Reads the area.
     View,
+    /// Reads and writes the area.
     Full,
 }
 
@@ -96,9 +104,13 @@ pub enum Access {
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
 #[graphql(remote = "entity::enums::Role")]
 pub enum Role {
+    /// Everything; exactly one per workspace.
     Owner,
+    /// Everything but what only the owner does.
     Admin,
+    /// Creates and runs work; reads members and settings.
     Member,
+    /// Reads workrooms and deliverables; never above VIEW.
     Viewer,
 }
 

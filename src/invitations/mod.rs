@@ -18,19 +18,28 @@ use crate::workspaces::Workspace;
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(remote = "entity::enums::InvitationStatus")]
 pub enum InvitationStatus {
+    /// Sent and still valid.
     Pending,
+    /// Used to join.
     Accepted,
+    /// Voided for good.
     Revoked,
+    /// Its time ran out.
     Expired,
 }
 
 /// What happened to one address of an `inviteMembers` call.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum InviteOutcome {
+    /// An invitation was sent.
     Invited,
+    /// The address already belongs to a member.
     AlreadyMember,
+    /// A pending invitation exists for the address.
     AlreadyInvited,
+    /// Not a valid e-mail address.
     InvalidEmail,
+    /// The address belongs to a banned member.
     Banned,
 }
 

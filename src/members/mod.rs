@@ -20,7 +20,9 @@ use crate::workspaces::Workspace;
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(remote = "entity::enums::MemberStatus")]
 pub enum MemberStatus {
+    /// Acts in the workspace.
     Active,
+    /// Can neither act nor be invited again until unbanned.
     Banned,
 }
 

@@ -19,11 +19,17 @@ use crate::workrooms::{self, Workroom};
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(remote = "entity::enums::Plan")]
 pub enum Plan {
+    /// A trial: 1 seat.
     FreeTrial,
+    /// 1 seat.
     Solo,
+    /// 2 seats.
     Starter,
+    /// 5 seats.
     Pro,
+    /// 15 seats.
     Growth,
+    /// Unlimited seats.
     Agency,
 }
 
@@ -31,7 +37,9 @@ pub enum Plan {
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(remote = "entity::enums::Visibility")]
 pub enum Visibility {
+    /// Marked public; a setting for clients to show (reading it still needs a membership).
     Public,
+    /// Private, the default.
     Private,
 }
 
