@@ -248,6 +248,7 @@ impl MemberMutation {
         service::remove(ctx.db(), ctx.user_id()?, &member_id).await
     }
 
+    /// Bans a member: it can no longer act or be invited until unbanned.
     #[graphql(directive = requires::apply(Capability::BanMember))]
     async fn ban_member(&self, ctx: &Context<'_>, member_id: ID) -> AppResult<Member> {
         service::set_banned(ctx.db(), ctx.user_id()?, &member_id, true).await

@@ -101,6 +101,7 @@ impl RoleMutation {
             .map(CustomRole)
     }
 
+    /// Renames a custom role or changes its preset; members holding it get the new access at once.
     #[graphql(directive = requires::apply(Capability::ManageRoles))]
     async fn update_role(
         &self,

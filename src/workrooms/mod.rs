@@ -120,6 +120,7 @@ pub struct WorkroomMutation;
 
 #[Object]
 impl WorkroomMutation {
+    /// Makes a workroom; a member limited to selected workrooms gets access to the ones it makes.
     #[graphql(directive = requires::apply(Capability::CreateWorkroom))]
     async fn create_workroom(
         &self,

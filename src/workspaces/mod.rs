@@ -66,6 +66,7 @@ impl Workspace {
 /// A workspace as seen by one of its members: its settings, members, workrooms and activity.
 #[Object]
 impl Workspace {
+    /// Unique across every type.
     pub async fn id(&self) -> ID {
         ID(self.model().id.clone())
     }
@@ -75,22 +76,27 @@ impl Workspace {
         &self.model().slug
     }
 
+    /// The name shown to members; confirm it to delete the workspace.
     async fn name(&self) -> &str {
         &self.model().name
     }
 
+    /// Free text of several lines.
     async fn description(&self) -> Option<&str> {
         self.model().description.as_deref()
     }
 
+    /// An http(s) address.
     async fn website(&self) -> Option<&str> {
         self.model().website.as_deref()
     }
 
+    /// Public or private; informational.
     async fn visibility(&self) -> Visibility {
         self.model().visibility.into()
     }
 
+    /// When the workspace was made.
     async fn created_at(&self) -> DateTime<Utc> {
         self.model().created_at
     }
@@ -105,6 +111,7 @@ impl Workspace {
         self.model().purge_after
     }
 
+    /// The subscription plan, which sets the seats.
     async fn plan(&self) -> Plan {
         self.model().plan.into()
     }
@@ -114,6 +121,7 @@ impl Workspace {
         self.model().personal
     }
 
+    /// Seats in use, pending, and the plan's limit.
     #[graphql(
         guard = "Require::new(Capability::ReadSeats, &self.viewer)",
         directive = requires::apply(Capability::ReadSeats)
@@ -205,6 +213,7 @@ impl Workspace {
         Some(self.model().credit_balance)
     }
 
+    /// The workrooms the caller may see.
     #[graphql(
         guard = "Require::new(Capability::ReadWorkrooms, &self.viewer)",
         directive = requires::apply(Capability::ReadWorkrooms)
@@ -315,6 +324,7 @@ impl WorkspaceMutation {
         Ok(Workspace { viewer })
     }
 
+    /// Changes the workspace's name, description, website or visibility; absent fields stay.
     #[graphql(directive = requires::apply(Capability::UpdateWorkspace))]
     async fn update_workspace(
         &self,
@@ -339,6 +349,7 @@ impl WorkspaceMutation {
         Ok(Workspace { viewer })
     }
 
+    /// Restores a deleted workspace within its grace period (the owner only).
     #[graphql(directive = requires::apply(Capability::RestoreWorkspace))]
     async fn restore_workspace(&self, ctx: &Context<'_>, id: ID) -> AppResult<Workspace> {
         let id = id_arg("id", &id)?;
