@@ -66,3 +66,13 @@ fn bounded(field: &'static str, value: String, max: usize) -> AppResult<Option<S
     }
     Ok((!value.is_empty()).then_some(value))
 }
+
+/// The longest start of `text` that fits in `max` bytes without splitting a
+/// character.
+pub fn prefix_within(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}

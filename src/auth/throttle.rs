@@ -41,32 +41,20 @@ impl<K: Hash + Eq + Clone> Window<K> {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Whether the key has reached the limit in its current window.
-    pub fn is_full(&self, key: &K) -> bool {
-        self.lock()
-            .get(key)
-            .is_some_and(|(count, since)| *count >= self.limit && since.elapsed() < self.length)
-    }
-
-    /// Counts one event.
-    pub fn record(&self, key: &K) {
-        self.bump(key, None);
-    }
-
     /// Counts one event, or RATE_LIMITED when the key's window is full;
     /// checked and counted under one lock, so concurrent callers cannot all
     /// pass.
     pub fn admit(&self, key: &K, message: &'static str) -> AppResult<()> {
-        if self.bump(key, Some(self.limit)) {
+        if self.bump(key) {
             Ok(())
         } else {
             Err(AppError::RateLimited(message))
         }
     }
 
-    /// Counts one event unless the key already reached `limit`; whether it
-    /// was counted.
-    fn bump(&self, key: &K, limit: Option<u32>) -> bool {
+    /// Counts one event unless the key already reached the limit; whether
+    /// it was counted.
+    fn bump(&self, key: &K) -> bool {
         let mut counts = self.lock();
         if counts.len() >= MAX_TRACKED {
             counts.retain(|_, (_, since)| since.elapsed() < self.length);
@@ -82,7 +70,7 @@ impl<K: Hash + Eq + Clone> Window<K> {
         if entry.1.elapsed() >= self.length {
             *entry = (0, Instant::now());
         }
-        if limit.is_some_and(|limit| entry.0 >= limit) {
+        if entry.0 >= self.limit {
             return false;
         }
         entry.0 = entry.0.saturating_add(1);

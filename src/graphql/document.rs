@@ -69,10 +69,7 @@ pub const MAX_ERROR_MESSAGE: usize = 1000;
 pub fn cap_errors(errors: &mut Vec<ServerError>) {
     for error in errors.iter_mut() {
         if error.message.len() > MAX_ERROR_MESSAGE {
-            let mut end = MAX_ERROR_MESSAGE;
-            while !error.message.is_char_boundary(end) {
-                end -= 1;
-            }
+            let end = crate::text::prefix_within(&error.message, MAX_ERROR_MESSAGE).len();
             error.message.truncate(end);
             error.message.push('…');
         }

@@ -89,13 +89,9 @@ fn is_too_large(err: &axum::Error) -> bool {
 const MAX_CLOSE_REASON: usize = 123;
 
 fn close(code: u16, reason: &str) -> Message {
-    let mut end = reason.len().min(MAX_CLOSE_REASON);
-    while !reason.is_char_boundary(end) {
-        end -= 1;
-    }
     Message::Close(Some(CloseFrame {
         code,
-        reason: reason[..end].into(),
+        reason: crate::text::prefix_within(reason, MAX_CLOSE_REASON).into(),
     }))
 }
 
