@@ -1,8 +1,9 @@
 //! The HTTP surface: `/graphql` (POST runs operations; GET runs queries, or
-//! serves GraphiQL to a browser), `/graphql/ws`, `/healthz`, `/readyz`,
+//! serves GraphiQL to a browser), `/graphql/ws`, `/graphiql/…` (its assets), `/healthz`, `/readyz`,
 //! `/metrics`; CORS, request ids, tracing.
 
 mod body;
+mod graphiql;
 pub mod operation;
 pub mod origin;
 pub mod persisted;
@@ -12,7 +13,6 @@ pub use body::MAX_BODY_BYTES;
 use std::future::Future;
 use std::net::SocketAddr;
 
-use async_graphql::http::GraphiQLSource;
 use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, Request, StatusCode};
@@ -42,6 +42,7 @@ pub fn router(app: AppState) -> Router {
     Router::new()
         .route("/graphql", get(operation::get).post(operation::post))
         .route("/graphql/ws", get(websocket))
+        .route(graphiql::ASSETS, get(graphiql::asset))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -104,15 +105,6 @@ async fn websocket(
         ClientAddr::resolve(peer.ip(), &headers, &state.app.config.trusted_proxies)
     });
     crate::live::ws::upgrade(state.schema, state.app, protocol, client, upgrade).await
-}
-
-/// The GraphiQL page.
-fn graphiql_page() -> String {
-    GraphiQLSource::build()
-        .endpoint("/graphql")
-        .subscription_endpoint("/graphql/ws")
-        .title("Atrium")
-        .finish()
 }
 
 async fn metrics(State(state): State<HttpState>) -> Response {

@@ -16,10 +16,10 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::header::{ACCEPT, ALLOW, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 
 use super::body::read_body;
-use super::{HttpState, graphiql_page};
+use super::{HttpState, graphiql};
 use crate::auth::Identity;
 use crate::auth::throttle::ClientAddr;
 use crate::error::{AppError, ensure_codes};
@@ -136,7 +136,7 @@ pub(crate) async fn get(
         .unwrap_or_default();
     let wants_page = accepted(&headers).iter().any(|t| t == "text/html");
     if wants_page && !params.contains_key("query") && !params.contains_key("extensions") {
-        return Html(graphiql_page()).into_response();
+        return graphiql::page();
     }
     let media = Media::of(&headers);
     let json = |name: &'static str| match params.get(name) {

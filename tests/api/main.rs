@@ -8,6 +8,7 @@ mod helpers;
 
 mod accounts;
 mod activity;
+mod browser;
 mod concurrency;
 mod deletion;
 mod hostile_documents;
