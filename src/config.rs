@@ -110,6 +110,10 @@ pub struct ConfigArgs {
     /// Whether those pages may send credentials (never with `*`).
     #[arg(long, env = "CORS_ALLOW_CREDENTIALS", default_value_t = false)]
     pub cors_allow_credentials: bool,
+    /// Distinct operation names that get a label of their own in the request
+    /// latency histogram; later names count as `other`.
+    #[arg(long, env = "METRICS_OPERATION_NAMES", default_value_t = crate::metrics::DEFAULT_OPERATION_NAMES)]
+    pub metrics_operation_names: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -161,6 +165,8 @@ pub struct Config {
     pub connections: ConnectionLimits,
     /// Which web pages may call the API.
     pub origins: Origins,
+    /// Operation names labelled on their own in `/metrics`.
+    pub metrics_operation_names: usize,
 }
 
 pub const MIN_SECRET_LEN: usize = 32;
@@ -200,6 +206,7 @@ impl Config {
                 max_connections: 20_000,
             },
             origins: Origins::default(),
+            metrics_operation_names: crate::metrics::DEFAULT_OPERATION_NAMES,
         }
     }
 
@@ -258,6 +265,7 @@ impl Config {
             max_connections: args.max_connections,
         };
         config.origins = Origins::parse(&args.cors_allowed_origins, args.cors_allow_credentials)?;
+        config.metrics_operation_names = args.metrics_operation_names;
         Ok(config)
     }
 }

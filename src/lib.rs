@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod roles;
 pub mod serve;
 pub mod state;
+pub mod telemetry;
 pub mod text;
 pub mod workrooms;
 pub mod workspaces;

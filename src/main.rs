@@ -1,7 +1,6 @@
 use atrium::config::{Config, ConfigArgs};
 use atrium::http::Server;
 use clap::{Parser, Subcommand};
-use tracing_subscriber::EnvFilter;
 
 /// Atrium: the GraphQL backend for team workspaces.
 #[derive(Parser)]
@@ -32,20 +31,14 @@ async fn main() -> anyhow::Result<()> {
         print!("{}", atrium::graphql::sdl());
         return Ok(());
     }
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    match std::env::var("LOG_FORMAT").as_deref() {
-        // One JSON object per line, for log collectors.
-        Ok("json") => tracing_subscriber::fmt()
-            .json()
-            .with_current_span(true)
-            .with_env_filter(filter)
-            .init(),
-        Ok("text") | Err(_) => tracing_subscriber::fmt()
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-            .with_env_filter(filter)
-            .init(),
-        Ok(other) => anyhow::bail!("LOG_FORMAT must be text or json, not {other}"),
-    }
+    let telemetry = atrium::telemetry::init()?;
+    let outcome = run(cli).await;
+    // Spans still buffered are sent before the process ends.
+    let _ = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
+    outcome
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::from_args(cli.config)?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Migrate => {

@@ -34,7 +34,13 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(db: DatabaseConnection, config: Config) -> Self {
+    pub fn new(mut db: DatabaseConnection, config: Config) -> Self {
+        let metrics = Arc::new(Metrics::new(config.metrics_operation_names));
+        let timed = metrics.clone();
+        db.set_metric_callback(move |info| {
+            timed.observe_statement(&info.statement.sql, info.elapsed);
+            crate::telemetry::statement_span(info);
+        });
         let keys = Arc::new(Keys::new(config.jwt_secret.expose()));
         let throttles = Arc::new(Throttles::new(
             config.sign_in_limit_per_minute,
@@ -45,14 +51,14 @@ impl AppState {
             config.password_hash_queue,
         ));
         Self {
-            hub: Hub::new(db.clone(), config.feed_capacity),
+            hub: Hub::new(db.clone(), config.feed_capacity, metrics.clone()),
             db,
             config: Arc::new(config),
             keys,
             mail: MailSignal::default(),
             throttles,
             passwords,
-            metrics: Arc::default(),
+            metrics,
             persisted: Arc::new(PersistedQueries::new(PERSISTED_QUERY_BYTES)),
         }
     }

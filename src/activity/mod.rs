@@ -36,6 +36,7 @@ impl ActivityEvent {
 /// One thing that happened in a workspace: who did what to which target, and what changed.
 #[Object]
 impl ActivityEvent {
+    /// Unique across every type.
     pub async fn id(&self) -> ID {
         ID(self.model().id.clone())
     }
@@ -56,11 +57,13 @@ impl ActivityEvent {
         self.event.actor.clone().map(User)
     }
 
-    /// What kind of thing it happened to: `workspace`, `workroom`, `member`.
+    /// What kind of thing it happened to: `workspace`, `workroom`, `member`,
+    /// `invitation` or `role`.
     async fn target_type(&self) -> &str {
         &self.model().target_type
     }
 
+    /// The id of what it happened to; that object may since have been removed.
     async fn target_id(&self) -> Option<ID> {
         self.model().target_id.clone().map(ID)
     }
@@ -79,6 +82,7 @@ impl ActivityEvent {
             .map(Json)
     }
 
+    /// When it happened.
     async fn created_at(&self) -> DateTime<Utc> {
         self.model().created_at
     }
@@ -88,7 +92,9 @@ impl ActivityEvent {
 #[derive(SimpleObject)]
 #[graphql(complex)]
 pub struct ActivityConnection {
+    /// The events of this page, newest first.
     pub nodes: Vec<ActivityEvent>,
+    /// Where the page starts and ends; pass `endCursor` as `after` for older events.
     pub page_info: PageInfo,
 }
 
@@ -109,7 +115,9 @@ impl ActivityConnection {
 /// An event and the cursor to page on from it.
 #[derive(SimpleObject)]
 pub struct ActivityEventEdge {
+    /// The event's `cursor`: pass it as `after` to read older events.
     pub cursor: String,
+    /// The event.
     pub node: ActivityEvent,
 }
 

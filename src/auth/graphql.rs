@@ -13,6 +13,7 @@ pub struct User(pub user::Model);
 /// A person with an account.
 #[Object]
 impl User {
+    /// Unique across every type.
     async fn id(&self) -> ID {
         ID(self.0.id.clone())
     }
@@ -22,6 +23,7 @@ impl User {
         &self.0.email
     }
 
+    /// The name shown to others.
     async fn name(&self) -> &str {
         &self.0.name
     }
@@ -31,10 +33,14 @@ impl User {
 /// `refreshToken` for a new session before `expiresAt`.
 #[derive(SimpleObject)]
 pub struct AuthPayload {
+    /// A JWT valid for 15 minutes, sent as `Authorization: Bearer <accessToken>`.
     access_token: String,
+    /// Valid for 30 days and spent on use: `refreshSession` trades it for a new
+    /// pair; `logOut` ends the session.
     refresh_token: String,
     /// When the access token expires.
     expires_at: DateTime<Utc>,
+    /// The signed-in account.
     user: User,
 }
 
@@ -52,16 +58,21 @@ impl From<Session> for AuthPayload {
 /// A new account: its e-mail, password and name.
 #[derive(InputObject)]
 pub struct SignUpInput {
+    /// The sign-in address, kept trimmed and lower-case; CONFLICT when an
+    /// account has it.
     email: String,
     /// At least 8 characters.
     password: String,
+    /// The name shown to others, 1 to 100 characters.
     name: String,
 }
 
 /// The e-mail and password of an account.
 #[derive(InputObject)]
 pub struct LogInInput {
+    /// The account's address, in any case.
     email: String,
+    /// The account's password.
     password: String,
 }
 
@@ -82,7 +93,11 @@ pub struct AuthMutation;
 #[Object]
 impl AuthMutation {
     /// Makes an account with a personal workspace and signs it in.
-    async fn sign_up(&self, ctx: &Context<'_>, input: SignUpInput) -> AppResult<AuthPayload> {
+    async fn sign_up(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The new account's e-mail, password and name.")] input: SignUpInput,
+    ) -> AppResult<AuthPayload> {
         let client = ctx.data_opt::<ClientAddr>().copied();
         service::sign_up(
             ctx.state(),
@@ -96,7 +111,11 @@ impl AuthMutation {
     }
 
     /// Signs in. A wrong e-mail and a wrong password get the same UNAUTHENTICATED.
-    async fn log_in(&self, ctx: &Context<'_>, input: LogInInput) -> AppResult<AuthPayload> {
+    async fn log_in(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The account's e-mail and password.")] input: LogInInput,
+    ) -> AppResult<AuthPayload> {
         let client = ctx.data_opt::<ClientAddr>().copied();
         service::log_in(ctx.state(), client, &input.email, input.password)
             .await
@@ -107,6 +126,9 @@ impl AuthMutation {
     async fn refresh_session(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The session's `refreshToken`. An unknown, expired, revoked or spent one is UNAUTHENTICATED; a spent one presented more than 10 seconds after its rotation also ends the session."
+        )]
         refresh_token: String,
     ) -> AppResult<AuthPayload> {
         service::refresh(ctx.state(), &refresh_token)
@@ -115,7 +137,12 @@ impl AuthMutation {
     }
 
     /// Ends the session of this refresh token.
-    async fn log_out(&self, ctx: &Context<'_>, refresh_token: String) -> AppResult<bool> {
+    async fn log_out(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The session's `refreshToken`; an unknown one is ignored.")]
+        refresh_token: String,
+    ) -> AppResult<bool> {
         service::log_out(ctx.state(), &refresh_token).await?;
         Ok(true)
     }

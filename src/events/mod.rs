@@ -25,6 +25,7 @@ use sea_orm::{
 use tokio::sync::{Notify, OnceCell, broadcast};
 
 use crate::error::AppResult;
+use crate::metrics::Metrics;
 pub use presence::{PresenceEvent, PresenceKind};
 
 /// Events buffered per workspace before a slow subscriber lags and catches up
@@ -144,6 +145,8 @@ struct Feed {
 
 struct Inner {
     db: DatabaseConnection,
+    /// Where the delivery lag is recorded.
+    metrics: Arc<Metrics>,
     /// Events each feed buffers.
     capacity: usize,
     feeds: Mutex<HashMap<String, Feed>>,
@@ -165,10 +168,11 @@ pub struct Hub {
 }
 
 impl Hub {
-    pub fn new(db: DatabaseConnection, capacity: usize) -> Self {
+    pub fn new(db: DatabaseConnection, capacity: usize, metrics: Arc<Metrics>) -> Self {
         Self {
             inner: Arc::new(Inner {
                 db,
+                metrics,
                 capacity: capacity.max(1),
                 feeds: Mutex::new(HashMap::new()),
                 dirty: Mutex::new(Dirty::default()),
@@ -313,6 +317,10 @@ impl Hub {
                 for event in events {
                     if event.model.seq > feed.position {
                         feed.position = event.model.seq;
+                        let lag = chrono::Utc::now() - event.model.created_at;
+                        self.inner
+                            .metrics
+                            .observe_delivery(lag.to_std().unwrap_or_default());
                         let event = Arc::new(event);
                         // No receivers is fine: they may have just left.
                         let _ = feed.tx.send(event.clone());

@@ -10,11 +10,12 @@
 //!   or a control character other than line feed and tab.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
 use async_graphql::parser::types::{
-    Directive, DocumentOperations, ExecutableDocument, FragmentDefinition, Selection, SelectionSet,
+    Directive, DocumentOperations, ExecutableDocument, FragmentDefinition, OperationType,
+    Selection, SelectionSet,
 };
 use async_graphql::{ErrorExtensionValues, Name, Positioned, ServerError, ServerResult, Variables};
 use async_graphql_value::{ConstValue, Value};
@@ -57,7 +58,40 @@ impl Extension for DocumentLimits {
             .map_err(|err| with_code(ServerError::from(err), "BAD_USER_INPUT"))?;
         self.check(&parsed)?;
         required_variables(&parsed, variables)?;
+        if let Some(chosen) = ctx.data_opt::<Arc<Chosen>>()
+            && let Some((ty, name)) = operation(&parsed, chosen.requested.as_deref())
+        {
+            let _ = chosen.found.set((ty, name.map(|n| n.to_string())));
+        }
         next.run(ctx, query, variables).await
+    }
+}
+
+/// The operation a request runs, as its document says once parsed, for the
+/// HTTP layer's metrics and trace span.
+#[derive(Debug, Default)]
+pub struct Chosen {
+    /// The request's `operationName`.
+    pub requested: Option<String>,
+    /// The operation's type and its name in the document.
+    pub found: OnceLock<(OperationType, Option<String>)>,
+}
+
+/// The operation a document runs under a given operation name, with its
+/// type and name; None when the name selects none.
+pub fn operation<'a>(
+    document: &'a ExecutableDocument,
+    name: Option<&str>,
+) -> Option<(OperationType, Option<&'a Name>)> {
+    match (&document.operations, name) {
+        (DocumentOperations::Single(op), _) => Some((op.node.ty, None)),
+        (DocumentOperations::Multiple(ops), Some(name)) => {
+            ops.get_key_value(name).map(|(n, op)| (op.node.ty, Some(n)))
+        }
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
+            ops.iter().next().map(|(n, op)| (op.node.ty, Some(n)))
+        }
+        (DocumentOperations::Multiple(_), None) => None,
     }
 }
 

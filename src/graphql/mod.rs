@@ -18,6 +18,9 @@ use crate::live::LiveSubscription;
 use crate::state::AppState;
 use crate::{invitations, members, roles, workrooms, workspaces};
 
+/// The entry points for reading. Every field needs a signed-in caller
+/// (`Authorization: Bearer <accessToken>`) except `invitation`; `node` is
+/// null without one. What the caller may not see reads as not existing.
 #[derive(MergedObject, Default)]
 pub struct Query(
     auth::AuthQuery,
@@ -27,6 +30,11 @@ pub struct Query(
     node::NodeQuery,
 );
 
+/// The entry points for writing. Each mutation runs in one transaction; a
+/// change to a workspace records its activity event in the same transaction.
+/// All but `signUp`, `logIn`, `refreshSession`, `logOut` and
+/// `acceptInvitation` need a signed-in caller. An id of something the caller
+/// may not see is NOT_FOUND, like an id that does not exist.
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     auth::AuthMutation,
@@ -134,6 +142,9 @@ impl ContextExt for Context<'_> {
 
 /// Where a page starts and ends, and whether others lie beyond (Relay's
 /// `PageInfo`; pages go forward with `first` and `after`).
+///
+/// A value object: it has no id, and client caches keep it inside the
+/// object that holds it (Apollo: `typePolicies: { PageInfo: { merge: true } }`).
 #[derive(SimpleObject, Clone, Debug)]
 pub struct PageInfo {
     /// Whether a page follows this one.

@@ -36,7 +36,14 @@ pub struct NodeQuery;
 impl NodeQuery {
     /// Any object by its id; null when it does not exist or the caller may
     /// not see it.
-    async fn node(&self, ctx: &Context<'_>, id: ID) -> AppResult<Option<Node>> {
+    async fn node(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "The id of any object implementing `Node`: a Workspace, Workroom, Member, Invitation or ActivityEvent."
+        )]
+        id: ID,
+    ) -> AppResult<Option<Node>> {
         let id = id_arg("id", &id)?;
         if ctx
             .data_opt::<crate::auth::Identity>()

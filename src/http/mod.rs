@@ -63,6 +63,7 @@ pub fn router(app: AppState) -> Router {
                         path = %req.uri().path(),
                         request_id = %request_id,
                         operation = tracing::field::Empty,
+                        otel.kind = "server",
                     )
                 })
                 // One line per request: its span (method, path, request id,

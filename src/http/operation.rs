@@ -7,10 +7,11 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use async_graphql::Variables;
-use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::parser::types::OperationType;
 use axum::Extension;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, RawQuery, State};
@@ -24,6 +25,7 @@ use crate::auth::Identity;
 use crate::auth::throttle::ClientAddr;
 use crate::error::{AppError, ensure_codes};
 use crate::graphql::RequestCache;
+use crate::graphql::document::{Chosen, operation};
 
 pub const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 
@@ -177,17 +179,8 @@ fn is_query(request: &async_graphql::Request) -> bool {
     let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
         return true;
     };
-    let ty = match (&document.operations, &request.operation_name) {
-        (DocumentOperations::Single(op), _) => Some(op.node.ty),
-        (DocumentOperations::Multiple(ops), Some(name)) => {
-            ops.get(name.as_str()).map(|op| op.node.ty)
-        }
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
-            ops.values().next().map(|op| op.node.ty)
-        }
-        (DocumentOperations::Multiple(_), None) => None,
-    };
-    ty.is_none_or(|ty| ty == OperationType::Query)
+    operation(&document, request.operation_name.as_deref())
+        .is_none_or(|(ty, _)| ty == OperationType::Query)
 }
 
 async fn run(
@@ -225,6 +218,11 @@ async fn run(
             .insert(ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
+    let started = std::time::Instant::now();
+    let chosen = Arc::new(Chosen {
+        requested: request.operation_name.clone(),
+        ..Chosen::default()
+    });
     if let Some(name) = &request.operation_name {
         let name: String = name.chars().take(100).collect();
         tracing::Span::current().record("operation", name.as_str());
@@ -239,7 +237,10 @@ async fn run(
             return refusal(media, status, err.code(), &err.to_string());
         }
     };
-    let mut request = request.data(identity).data(RequestCache::default());
+    let mut request = request
+        .data(identity)
+        .data(RequestCache::default())
+        .data(chosen.clone());
     if let Some(Extension(ConnectInfo(peer))) = peer {
         let client = ClientAddr::resolve(peer.ip(), headers, &state.app.config.trusted_proxies);
         request = request.data(client);
@@ -253,6 +254,18 @@ async fn run(
     if !response.errors.is_empty() {
         metrics.graphql_errors.fetch_add(1, Ordering::Relaxed);
     }
+    let (ty, name) = match chosen.found.get() {
+        Some((OperationType::Query, name)) => ("query", name.as_deref()),
+        Some((OperationType::Mutation, name)) => ("mutation", name.as_deref()),
+        Some((OperationType::Subscription, name)) => ("subscription", name.as_deref()),
+        None => ("none", None),
+    };
+    let span_name = match name {
+        Some(name) => format!("{ty} {}", crate::text::prefix_within(name, 100)),
+        None => ty.to_owned(),
+    };
+    crate::telemetry::name_current_span(span_name);
+    metrics.observe_request(ty, name, started.elapsed());
     answer(media, response)
 }
 

@@ -49,10 +49,12 @@ pub struct Invitation(pub invitation::Model);
 /// An invitation for one e-mail address to join a workspace.
 #[Object]
 impl Invitation {
+    /// Unique across every type.
     pub async fn id(&self) -> ID {
         ID(self.0.id.clone())
     }
 
+    /// The invited address, lower-case.
     async fn email(&self) -> &str {
         &self.0.email
     }
@@ -67,18 +69,22 @@ impl Invitation {
         self.0.custom_role_id.clone().map(ID)
     }
 
+    /// Where it stands; EXPIRED as soon as `expiresAt` has passed.
     async fn status(&self) -> InvitationStatus {
         service::status(&self.0, Utc::now()).into()
     }
 
+    /// When the link stops working; `resendInvitation` sets a new one.
     async fn expires_at(&self) -> DateTime<Utc> {
         self.0.expires_at
     }
 
+    /// When it was made.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
 
+    /// Who sent it; null once that account is gone.
     async fn invited_by(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
         let Some(id) = &self.0.invited_by else {
             return Ok(None);
@@ -88,12 +94,20 @@ impl Invitation {
 }
 
 /// What the link shows before anyone signs in.
+///
+/// A value object: it has no id, and client caches keep it inside the
+/// object that holds it (Apollo: `typePolicies: { InvitationPreview: { merge: true } }`).
 #[derive(SimpleObject)]
 pub struct InvitationPreview {
+    /// The name of the workspace it invites to.
     pub workspace_name: String,
+    /// The invited address; only an account with it can accept.
     pub email: String,
+    /// The role given on accepting.
     pub role: Role,
+    /// Where it stands; only a PENDING invitation can be accepted.
     pub status: InvitationStatus,
+    /// When the link stops working.
     pub expires_at: DateTime<Utc>,
     /// Whether an account with this e-mail exists (sign in to accept) or
     /// not (give a name and a password to accept).
@@ -101,10 +115,14 @@ pub struct InvitationPreview {
 }
 
 /// What happened to one address of an invitation batch.
+///
+/// A value object: it has no id, and client caches keep it inside the
+/// object that holds it (Apollo: `typePolicies: { InviteResult: { merge: true } }`).
 #[derive(SimpleObject)]
 pub struct InviteResult {
     /// The address as given (trimmed), or as normalized when valid.
     pub email: String,
+    /// What happened to this address.
     pub outcome: InviteOutcome,
     /// The new invitation, or the pending one for ALREADY_INVITED.
     pub invitation: Option<Invitation>,
@@ -113,12 +131,14 @@ pub struct InviteResult {
 /// One result per address given, in the order given.
 #[derive(SimpleObject)]
 pub struct InviteMembersPayload {
+    /// One per distinct address, in the order given; a duplicate is reported once.
     pub results: Vec<InviteResult>,
 }
 
 /// Addresses to invite to a workspace, and what they get on joining.
 #[derive(InputObject)]
 pub struct InviteMembersInput {
+    /// The workspace's id.
     pub workspace_id: ID,
     /// Addresses; an element may hold several separated by commas, semicolons
     /// or line breaks. At most 100 in all.
@@ -129,14 +149,18 @@ pub struct InviteMembersInput {
     pub role_id: Option<ID>,
     /// Area overrides applied on accepting.
     pub areas: Option<Vec<AreaAccessInput>>,
-    /// Workroom access applied on accepting.
+    /// Workroom access applied on accepting. True: every workroom; false:
+    /// only `workrooms`.
     pub all_workrooms: Option<bool>,
+    /// Workrooms and levels applied on accepting (at most 500); listing them
+    /// without `allWorkrooms` means only these.
     pub workrooms: Option<Vec<WorkroomAccessInput>>,
 }
 
 /// The token from an invitation link; a new person also gives a name and password.
 #[derive(InputObject)]
 pub struct AcceptInvitationInput {
+    /// The token at the end of the invitation link (`…/invite/<token>`).
     pub token: String,
     /// For a new account.
     pub name: Option<String>,
@@ -147,7 +171,9 @@ pub struct AcceptInvitationInput {
 /// The membership made, and a session when the invitation made the account.
 #[derive(SimpleObject)]
 pub struct AcceptInvitationPayload {
+    /// The workspace joined.
     pub workspace: Workspace,
+    /// The new membership.
     pub member: Member,
     /// A session, when a new account was made.
     pub session: Option<AuthPayload>,
@@ -162,6 +188,9 @@ impl InvitationQuery {
     async fn invitation(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The token at the end of the invitation link (`…/invite/<token>`); NOT_FOUND when it matches no invitation."
+        )]
         token: String,
     ) -> AppResult<Option<InvitationPreview>> {
         service::preview(ctx.db(), &token).await.map(Some)
@@ -179,6 +208,7 @@ impl InvitationMutation {
     async fn invite_members(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The workspace's id, the addresses and what they get on joining.")]
         input: InviteMembersInput,
     ) -> AppResult<InviteMembersPayload> {
         service::invite(ctx.state(), ctx.user_id()?, input).await
@@ -186,7 +216,14 @@ impl InvitationMutation {
 
     /// Sends a fresh link with a fresh expiry; the old link stops working.
     #[graphql(directive = requires::apply(Capability::ManageInvitations))]
-    async fn resend_invitation(&self, ctx: &Context<'_>, id: ID) -> AppResult<Invitation> {
+    async fn resend_invitation(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "The id of a pending or expired invitation; an accepted or revoked one is CONFLICT."
+        )]
+        id: ID,
+    ) -> AppResult<Invitation> {
         service::resend(ctx.state(), ctx.user_id()?, &id)
             .await
             .map(Invitation)
@@ -194,7 +231,14 @@ impl InvitationMutation {
 
     /// Voids an invitation for good.
     #[graphql(directive = requires::apply(Capability::ManageInvitations))]
-    async fn revoke_invitation(&self, ctx: &Context<'_>, id: ID) -> AppResult<Invitation> {
+    async fn revoke_invitation(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "The invitation's id; an accepted one is CONFLICT, a revoked one is returned unchanged."
+        )]
+        id: ID,
+    ) -> AppResult<Invitation> {
         service::revoke(ctx.state(), ctx.user_id()?, &id)
             .await
             .map(Invitation)
@@ -205,6 +249,7 @@ impl InvitationMutation {
     async fn accept_invitation(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The link's token, and a name and a password for a new account.")]
         input: AcceptInvitationInput,
     ) -> AppResult<AcceptInvitationPayload> {
         let user_id = ctx.user_id().ok().map(str::to_owned);

@@ -39,7 +39,9 @@ pub enum WorkroomEvent {
     Presence(Arc<PresenceEvent>),
 }
 
-/// Something that happened in a workroom: a change to it, or someone starting or stopping to watch it.
+/// Something that happened in a workroom: a change to it, or someone
+/// starting or stopping to watch it. A value object: it has no id, and
+/// client caches keep it where it arrived.
 #[Object]
 impl WorkroomEvent {
     /// `workroom.updated`, `presence.joined`, `presence.left`, …
@@ -50,6 +52,7 @@ impl WorkroomEvent {
         }
     }
 
+    /// The workroom's id.
     async fn workroom_id(&self) -> ID {
         match self {
             Self::Activity(e, _) => ID(e.model.workroom_id.clone().unwrap_or_default()),
@@ -57,6 +60,8 @@ impl WorkroomEvent {
         }
     }
 
+    /// Who made the change, or who started or stopped watching; null for
+    /// the system.
     async fn actor(&self) -> Option<User> {
         match self {
             Self::Activity(e, _) => e.actor.clone().map(User),
@@ -89,6 +94,7 @@ impl WorkroomEvent {
         }
     }
 
+    /// When it happened.
     async fn at(&self) -> DateTime<Utc> {
         match self {
             Self::Activity(e, _) => e.model.created_at,
@@ -111,6 +117,10 @@ fn identity(ctx: &Context<'_>) -> AppResult<(String, Option<i64>)> {
 #[derive(Default)]
 pub struct LiveSubscription;
 
+/// Live streams over the WebSocket at `/graphql/ws` (graphql-transport-ws,
+/// or the legacy graphql-ws protocol). Authenticate in `connection_init`
+/// with `{"authorization": "Bearer <accessToken>"}`; without a token every
+/// subscription answers UNAUTHENTICATED.
 #[Subscription(name = "Subscription")]
 impl LiveSubscription {
     /// The workspace's activity as it commits. With `after` (a cursor from
@@ -121,7 +131,10 @@ impl LiveSubscription {
     async fn activity(
         &self,
         ctx: &Context<'_>,
-        workspace_id: ID,
+        #[graphql(desc = "The workspace's id.")] workspace_id: ID,
+        #[graphql(
+            desc = "Replay every event after this cursor (an `ActivityEvent.cursor`, or \"0\" for the beginning), then go live; live only when absent. A cursor that names no event of the workspace is BAD_USER_INPUT."
+        )]
         after: Option<String>,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<ActivityEvent>> + use<>>
     {
@@ -157,7 +170,7 @@ impl LiveSubscription {
     async fn workroom_events(
         &self,
         ctx: &Context<'_>,
-        workroom_id: ID,
+        #[graphql(desc = "The workroom's id.")] workroom_id: ID,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<WorkroomEvent>> + use<>>
     {
         let (user_id, expires_at) = identity(ctx)?;

@@ -58,10 +58,12 @@ impl Member {
 /// A person's place in a workspace: role, status and access.
 #[Object]
 impl Member {
+    /// Unique across every type.
     pub async fn id(&self) -> ID {
         ID(self.model.id.clone())
     }
 
+    /// The member's account.
     async fn user(&self) -> User {
         User(self.user.clone())
     }
@@ -76,10 +78,12 @@ impl Member {
         self.custom_role.clone().map(CustomRole)
     }
 
+    /// ACTIVE, or BANNED: a banned member cannot act and holds no seat.
     async fn status(&self) -> MemberStatus {
         self.model.status.into()
     }
 
+    /// When the member joined the workspace.
     async fn joined_at(&self) -> DateTime<Utc> {
         self.model.joined_at
     }
@@ -123,16 +127,26 @@ impl Member {
 }
 
 /// One area and the access held to it.
+///
+/// A value object: it has no id, and client caches keep it inside the
+/// object that holds it (Apollo: `typePolicies: { AreaAccess: { merge: true } }`).
 #[derive(SimpleObject, Clone)]
 pub struct AreaAccess {
+    /// The settings area.
     pub area: Area,
+    /// The level held in it.
     pub access: Access,
 }
 
 /// One workroom and the access held to it.
+///
+/// A value object: it has no id, and client caches keep it inside the
+/// object that holds it (Apollo: `typePolicies: { WorkroomAccess: { merge: true } }`).
 #[derive(SimpleObject, Clone)]
 pub struct WorkroomAccess {
+    /// The workroom's id.
     pub workroom_id: ID,
+    /// The level held in it.
     pub access: Access,
 }
 
@@ -152,7 +166,9 @@ impl WorkroomAccess {
 #[derive(SimpleObject)]
 #[graphql(complex)]
 pub struct MemberConnection {
+    /// The members of this page, in joining order.
     pub nodes: Vec<Member>,
+    /// Where the page starts and ends; pass `endCursor` as `after` for the next page.
     pub page_info: PageInfo,
     /// Members in the whole workspace, across pages.
     pub total_count: u64,
@@ -175,32 +191,41 @@ impl MemberConnection {
 /// A member and the cursor to page on from it.
 #[derive(SimpleObject)]
 pub struct MemberEdge {
+    /// Pass it as `after` to read the members after this one.
     pub cursor: String,
+    /// The member.
     pub node: Member,
 }
 
 /// The access level of one settings area.
 #[derive(InputObject, Clone, Copy)]
 pub struct AreaAccessInput {
+    /// The settings area; each at most once in a list.
     pub area: Area,
+    /// The level to give; never above the caller's own (FORBIDDEN).
     pub access: Access,
 }
 
 /// The access level of one workroom.
 #[derive(InputObject, Clone)]
 pub struct WorkroomAccessInput {
+    /// A workroom of the same workspace (NOT_FOUND otherwise); each at most once in a list.
     pub workroom_id: ID,
+    /// The level to give; never above the caller's own there (FORBIDDEN).
     pub access: Access,
 }
 
 /// Absent fields stay as they are; `areas: []` drops every override.
 #[derive(InputObject)]
 pub struct SetMemberAccessInput {
+    /// The member's id.
     pub member_id: ID,
     /// Overrides of the role's defaults.
     pub areas: Option<Vec<AreaAccessInput>>,
     /// True: every workroom; false: only `workrooms`.
     pub all_workrooms: Option<bool>,
+    /// The member's workrooms and levels, replacing its list (at most 500);
+    /// listing them without `allWorkrooms` means only these.
     pub workrooms: Option<Vec<WorkroomAccessInput>>,
 }
 
@@ -215,7 +240,10 @@ impl MemberMutation {
     async fn change_member_role(
         &self,
         ctx: &Context<'_>,
-        member_id: ID,
+        #[graphql(desc = "The member's id.")] member_id: ID,
+        #[graphql(
+            desc = "ADMIN, MEMBER or VIEWER; OWNER is BAD_USER_INPUT. Any custom role is dropped."
+        )]
         role: Role,
     ) -> AppResult<Member> {
         service::change_role(ctx.db(), ctx.user_id()?, &member_id, role.into()).await
@@ -226,8 +254,8 @@ impl MemberMutation {
     async fn assign_role(
         &self,
         ctx: &Context<'_>,
-        member_id: ID,
-        role_id: ID,
+        #[graphql(desc = "The member's id.")] member_id: ID,
+        #[graphql(desc = "The id of a custom role of the member's workspace.")] role_id: ID,
     ) -> AppResult<Member> {
         service::assign_role(ctx.db(), ctx.user_id()?, &member_id, &role_id).await
     }
@@ -237,32 +265,50 @@ impl MemberMutation {
     async fn set_member_access(
         &self,
         ctx: &Context<'_>,
-        input: SetMemberAccessInput,
+        #[graphql(desc = "The member's id and the scopes to set.")] input: SetMemberAccessInput,
     ) -> AppResult<Member> {
         service::set_access(ctx.db(), ctx.user_id()?, input).await
     }
 
     /// Removes a member; access ends with the next request.
     #[graphql(directive = requires::apply(Capability::RemoveMember))]
-    async fn remove_member(&self, ctx: &Context<'_>, member_id: ID) -> AppResult<Member> {
+    async fn remove_member(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The member's id; not the caller's own (use `leaveWorkspace`).")]
+        member_id: ID,
+    ) -> AppResult<Member> {
         service::remove(ctx.db(), ctx.user_id()?, &member_id).await
     }
 
     /// Bans a member: it can no longer act or be invited until unbanned.
     #[graphql(directive = requires::apply(Capability::BanMember))]
-    async fn ban_member(&self, ctx: &Context<'_>, member_id: ID) -> AppResult<Member> {
+    async fn ban_member(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The member's id; not the caller's own.")] member_id: ID,
+    ) -> AppResult<Member> {
         service::set_banned(ctx.db(), ctx.user_id()?, &member_id, true).await
     }
 
     /// Lifts a ban; the member takes a seat again.
     #[graphql(directive = requires::apply(Capability::BanMember))]
-    async fn unban_member(&self, ctx: &Context<'_>, member_id: ID) -> AppResult<Member> {
+    async fn unban_member(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The member's id; it needs a free seat (SEAT_LIMIT_REACHED).")]
+        member_id: ID,
+    ) -> AppResult<Member> {
         service::set_banned(ctx.db(), ctx.user_id()?, &member_id, false).await
     }
 
     /// Leaves a workspace; the owner must transfer ownership first.
     #[graphql(directive = requires::apply(Capability::LeaveWorkspace))]
-    async fn leave_workspace(&self, ctx: &Context<'_>, workspace_id: ID) -> AppResult<bool> {
+    async fn leave_workspace(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The workspace's id.")] workspace_id: ID,
+    ) -> AppResult<bool> {
         let id = id_arg("workspaceId", &workspace_id)?;
         service::leave(ctx.db(), ctx.user_id()?, id).await?;
         Ok(true)
@@ -273,7 +319,8 @@ impl MemberMutation {
     async fn transfer_ownership(
         &self,
         ctx: &Context<'_>,
-        workspace_id: ID,
+        #[graphql(desc = "The workspace's id.")] workspace_id: ID,
+        #[graphql(desc = "The id of an active member of that workspace, who becomes OWNER.")]
         to_member_id: ID,
     ) -> AppResult<Workspace> {
         let id = id_arg("workspaceId", &workspace_id)?;

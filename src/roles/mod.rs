@@ -19,10 +19,12 @@ pub struct CustomRole(pub custom_role::Model);
 /// A named preset of area scopes and workroom access that can be assigned like a built-in role.
 #[Object]
 impl CustomRole {
+    /// Unique across every type.
     async fn id(&self) -> ID {
         ID(self.0.id.clone())
     }
 
+    /// Unique within the workspace.
     async fn name(&self) -> &str {
         &self.0.name
     }
@@ -47,14 +49,17 @@ impl CustomRole {
             .collect()
     }
 
+    /// True: holders reach every workroom at their PROJECTS level; false: only `workrooms`.
     async fn all_workrooms(&self) -> bool {
         self.0.all_workrooms
     }
 
+    /// The preset's workrooms and their levels; they apply while `allWorkrooms` is false.
     async fn workrooms(&self) -> Vec<WorkroomAccess> {
         WorkroomAccess::list(&self.0.workroom_access)
     }
 
+    /// When the role was made.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
@@ -63,7 +68,9 @@ impl CustomRole {
 /// A new custom role of a workspace.
 #[derive(InputObject)]
 pub struct CreateRoleInput {
+    /// The workspace's id.
     pub workspace_id: ID,
+    /// 1 to 40 characters, unique within the workspace (CONFLICT when taken).
     pub name: String,
     /// MEMBER (the default) or VIEWER.
     pub base_role: Option<Role>,
@@ -71,16 +78,24 @@ pub struct CreateRoleInput {
     pub areas: Option<Vec<AreaAccessInput>>,
     /// True (the default): every workroom; false: only `workrooms`.
     pub all_workrooms: Option<bool>,
+    /// The preset's workrooms and levels (at most 500); they apply while
+    /// `allWorkrooms` is false.
     pub workrooms: Option<Vec<WorkroomAccessInput>>,
 }
 
 /// Absent fields stay as they are.
 #[derive(InputObject)]
 pub struct UpdateRoleInput {
+    /// The custom role's id.
     pub id: ID,
+    /// A new name, 1 to 40 characters, unique within the workspace (CONFLICT when taken).
     pub name: Option<String>,
+    /// Levels that differ from the base role's defaults, replacing the current ones.
     pub areas: Option<Vec<AreaAccessInput>>,
+    /// True: every workroom; false: only `workrooms`.
     pub all_workrooms: Option<bool>,
+    /// The preset's workrooms and levels (at most 500), replacing the current
+    /// ones; they apply while `allWorkrooms` is false.
     pub workrooms: Option<Vec<WorkroomAccessInput>>,
 }
 
@@ -94,6 +109,7 @@ impl RoleMutation {
     async fn create_role(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The workspace's id, and the new role's name and preset.")]
         input: CreateRoleInput,
     ) -> AppResult<CustomRole> {
         service::create(ctx.db(), ctx.user_id()?, input)
@@ -106,6 +122,7 @@ impl RoleMutation {
     async fn update_role(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The role's id and the fields to change; absent ones stay.")]
         input: UpdateRoleInput,
     ) -> AppResult<CustomRole> {
         service::update(ctx.db(), ctx.user_id()?, input)
@@ -115,7 +132,11 @@ impl RoleMutation {
 
     /// Deletes a custom role; its holders keep their base role's defaults.
     #[graphql(directive = requires::apply(Capability::ManageRoles))]
-    async fn delete_role(&self, ctx: &Context<'_>, id: ID) -> AppResult<CustomRole> {
+    async fn delete_role(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The custom role's id.")] id: ID,
+    ) -> AppResult<CustomRole> {
         service::delete(ctx.db(), ctx.user_id()?, &id)
             .await
             .map(CustomRole)

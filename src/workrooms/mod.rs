@@ -23,18 +23,22 @@ pub struct Workroom {
 /// A room of a workspace where its members work together.
 #[Object]
 impl Workroom {
+    /// Unique across every type.
     pub async fn id(&self) -> ID {
         ID(self.model.id.clone())
     }
 
+    /// The name shown to members.
     async fn name(&self) -> &str {
         &self.model.name
     }
 
+    /// Free text of several lines; null when there is none.
     async fn description(&self) -> Option<&str> {
         self.model.description.as_deref()
     }
 
+    /// The workspace it belongs to.
     async fn workspace(&self) -> Workspace {
         Workspace {
             viewer: self.viewer.clone(),
@@ -49,6 +53,7 @@ impl Workroom {
         Ok(user::Entity::find_by_id(id).one(ctx.db()).await?.map(User))
     }
 
+    /// When it was made.
     async fn created_at(&self) -> DateTime<Utc> {
         self.model.created_at
     }
@@ -70,7 +75,11 @@ impl Workroom {
     async fn activity(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Page size, 0 to 100 (BAD_USER_INPUT outside); 20 when absent.")]
         first: Option<i32>,
+        #[graphql(
+            desc = "Start after this cursor (a previous page's `endCursor`); from the start when absent."
+        )]
         after: Option<String>,
     ) -> AppResult<ActivityConnection> {
         let filter = ActivityFilter {
@@ -84,16 +93,22 @@ impl Workroom {
 /// A new workroom in a workspace.
 #[derive(InputObject)]
 pub struct CreateWorkroomInput {
+    /// The workspace's id.
     pub workspace_id: ID,
+    /// 1 to 120 characters.
     pub name: String,
+    /// Free text of several lines, at most 2,000 characters.
     pub description: Option<String>,
 }
 
 /// Absent fields stay as they are; an empty description clears it.
 #[derive(InputObject)]
 pub struct UpdateWorkroomInput {
+    /// The workroom's id.
     pub id: ID,
+    /// A new name, 1 to 120 characters.
     pub name: Option<String>,
+    /// Free text of several lines, at most 2,000 characters; empty clears it.
     pub description: Option<String>,
 }
 
@@ -103,7 +118,11 @@ pub struct WorkroomQuery;
 #[Object]
 impl WorkroomQuery {
     /// One workroom; NOT_FOUND unless the caller may see it.
-    async fn workroom(&self, ctx: &Context<'_>, id: ID) -> AppResult<Option<Workroom>> {
+    async fn workroom(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The workroom's id.")] id: ID,
+    ) -> AppResult<Option<Workroom>> {
         let id = id_arg("id", &id)?;
         let model = service::find(ctx.db(), id).await?;
         let viewer = ctx
@@ -125,6 +144,7 @@ impl WorkroomMutation {
     async fn create_workroom(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The workspace's id, and the new workroom's name and description.")]
         input: CreateWorkroomInput,
     ) -> AppResult<Workroom> {
         service::create(ctx.db(), ctx.user_id()?, input).await
@@ -135,6 +155,7 @@ impl WorkroomMutation {
     async fn update_workroom(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The workroom's id and the fields to change; absent ones stay.")]
         input: UpdateWorkroomInput,
     ) -> AppResult<Workroom> {
         service::update(ctx.db(), ctx.user_id()?, input).await

@@ -44,9 +44,14 @@ pub enum Visibility {
 }
 
 /// Seats of a plan: active members and pending invitations count.
+///
+/// A value object: it has no id, and client caches keep it inside the
+/// object that holds it (Apollo: `typePolicies: { Seats: { merge: true } }`).
 #[derive(SimpleObject)]
 pub struct Seats {
+    /// Active members; banned members hold no seat.
     pub used: u64,
+    /// Pending invitations that have not expired.
     pub pending: u64,
     /// Null: unlimited.
     pub limit: Option<u64>,
@@ -145,7 +150,11 @@ impl Workspace {
     async fn members(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Page size, 0 to 100 (BAD_USER_INPUT outside); 20 when absent.")]
         first: Option<i32>,
+        #[graphql(
+            desc = "Start after this cursor (a previous page's `endCursor`); from the start when absent."
+        )]
         after: Option<String>,
     ) -> AppResult<MemberConnection> {
         members::service::page(ctx.db(), self.model(), page_size(first)?, after).await
@@ -160,6 +169,9 @@ impl Workspace {
     async fn invitations(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Only invitations in this status, as `Invitation.status` shows it; all when absent."
+        )]
         status: Option<InvitationStatus>,
     ) -> AppResult<Vec<Invitation>> {
         Ok(
@@ -230,8 +242,15 @@ impl Workspace {
     async fn activity(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Page size, 0 to 100 (BAD_USER_INPUT outside); 20 when absent.")]
         first: Option<i32>,
+        #[graphql(
+            desc = "Start after this cursor (a previous page's `endCursor`); from the start when absent."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "Only events that meet every condition given; all visible events when absent."
+        )]
         filter: Option<ActivityFilter>,
     ) -> AppResult<ActivityConnection> {
         activity::service::page(
@@ -246,19 +265,27 @@ impl Workspace {
 }
 
 /// The navigation keys hidden from one role.
+///
+/// A value object: it has no id, and client caches keep it inside the
+/// object that holds it (Apollo: `typePolicies: { HiddenNavigation: { merge: true } }`).
 #[derive(SimpleObject)]
 pub struct HiddenNavigation {
+    /// ADMIN, MEMBER or VIEWER; the owner is never hidden from anything.
     pub role: Role,
+    /// The keys hidden from that role; empty when none.
     pub keys: Vec<String>,
 }
 
 /// A new workspace; the caller becomes its owner.
 #[derive(InputObject)]
 pub struct CreateWorkspaceInput {
+    /// 1 to 80 characters.
     pub name: String,
     /// Derived from the name when absent.
     pub slug: Option<String>,
+    /// Free text of several lines, at most 2,000 characters.
     pub description: Option<String>,
+    /// An address starting with `http://` or `https://`, at most 2,048 characters.
     pub website: Option<String>,
     /// PRIVATE when absent.
     pub visibility: Option<Visibility>,
@@ -267,10 +294,16 @@ pub struct CreateWorkspaceInput {
 /// Absent fields stay as they are; an empty string clears an optional one.
 #[derive(InputObject)]
 pub struct UpdateWorkspaceInput {
+    /// The workspace's id.
     pub id: ID,
+    /// A new name, 1 to 80 characters.
     pub name: Option<String>,
+    /// Free text of several lines, at most 2,000 characters; empty clears it.
     pub description: Option<String>,
+    /// An address starting with `http://` or `https://`, at most 2,048
+    /// characters; empty clears it.
     pub website: Option<String>,
+    /// PUBLIC or PRIVATE.
     pub visibility: Option<Visibility>,
 }
 
@@ -293,7 +326,8 @@ impl WorkspaceQuery {
     async fn workspace(
         &self,
         ctx: &Context<'_>,
-        id: Option<ID>,
+        #[graphql(desc = "The workspace's id; give it or `slug`, not both.")] id: Option<ID>,
+        #[graphql(desc = "The workspace's slug (any case); give it or `id`, not both.")]
         slug: Option<String>,
     ) -> AppResult<Option<Workspace>> {
         let id = match (id, slug) {
@@ -317,7 +351,7 @@ impl WorkspaceMutation {
     async fn create_workspace(
         &self,
         ctx: &Context<'_>,
-        input: CreateWorkspaceInput,
+        #[graphql(desc = "The new workspace's settings.")] input: CreateWorkspaceInput,
     ) -> AppResult<Workspace> {
         let user = ctx.current_user().await?;
         let viewer = service::create(ctx.db(), &user, input).await?;
@@ -329,6 +363,7 @@ impl WorkspaceMutation {
     async fn update_workspace(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The workspace's id and the fields to change; absent ones stay.")]
         input: UpdateWorkspaceInput,
     ) -> AppResult<Workspace> {
         let viewer = service::update(ctx.db(), ctx.user_id()?, input).await?;
@@ -341,7 +376,8 @@ impl WorkspaceMutation {
     async fn delete_workspace(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The workspace's id.")] id: ID,
+        #[graphql(desc = "The workspace's exact name; any other is BAD_USER_INPUT.")]
         confirm_name: String,
     ) -> AppResult<Workspace> {
         let id = id_arg("id", &id)?;
@@ -351,7 +387,14 @@ impl WorkspaceMutation {
 
     /// Restores a deleted workspace within its grace period (the owner only).
     #[graphql(directive = requires::apply(Capability::RestoreWorkspace))]
-    async fn restore_workspace(&self, ctx: &Context<'_>, id: ID) -> AppResult<Workspace> {
+    async fn restore_workspace(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "The deleted workspace's id; CONFLICT when it is not deleted, NOT_FOUND past its `purgeAfter`."
+        )]
+        id: ID,
+    ) -> AppResult<Workspace> {
         let id = id_arg("id", &id)?;
         let viewer = service::restore(ctx.db(), ctx.user_id()?, id).await?;
         Ok(Workspace { viewer })
@@ -362,7 +405,10 @@ impl WorkspaceMutation {
     async fn set_admins_manage_billing(
         &self,
         ctx: &Context<'_>,
-        workspace_id: ID,
+        #[graphql(desc = "The workspace's id.")] workspace_id: ID,
+        #[graphql(
+            desc = "True: admins hold FULL on BILLING; false: VIEW, and only the owner manages billing."
+        )]
         enabled: bool,
     ) -> AppResult<Workspace> {
         let id = id_arg("workspaceId", &workspace_id)?;
@@ -377,8 +423,11 @@ impl WorkspaceMutation {
     async fn set_hidden_navigation(
         &self,
         ctx: &Context<'_>,
-        workspace_id: ID,
-        role: Role,
+        #[graphql(desc = "The workspace's id.")] workspace_id: ID,
+        #[graphql(desc = "ADMIN, MEMBER or VIEWER; OWNER is BAD_USER_INPUT.")] role: Role,
+        #[graphql(
+            desc = "The role's new list, replacing the old; empty hides nothing. At most 50 keys, each 1 to 40 ASCII letters, digits, '-', '_' or '.', lower-cased; `settings` is refused."
+        )]
         keys: Vec<String>,
     ) -> AppResult<Workspace> {
         let id = id_arg("workspaceId", &workspace_id)?;
@@ -392,7 +441,10 @@ impl WorkspaceMutation {
     async fn change_plan(
         &self,
         ctx: &Context<'_>,
-        workspace_id: ID,
+        #[graphql(desc = "The workspace's id.")] workspace_id: ID,
+        #[graphql(
+            desc = "The new plan; SEAT_LIMIT_REACHED when it has fewer seats than are in use."
+        )]
         plan: Plan,
     ) -> AppResult<Workspace> {
         let id = id_arg("workspaceId", &workspace_id)?;

@@ -255,3 +255,92 @@ fn schema_file_is_valid_sdl_in_declaration_order() {
     );
     assert!(sdl.contains("scalar DateTime @specifiedBy(url:"));
 }
+
+/// Every type, field, argument, input field and enum value of the served
+/// schema says what it is.
+#[test]
+fn everything_public_has_a_description() {
+    use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};
+    let document = async_graphql::parser::parse_schema(atrium::graphql::sdl()).unwrap();
+    let mut missing = Vec::new();
+    let mut check = |described: bool, what: String| {
+        if !described {
+            missing.push(what);
+        }
+    };
+    for definition in document.definitions {
+        let TypeSystemDefinition::Type(ty) = definition else {
+            continue;
+        };
+        let ty = ty.node;
+        let name = ty.name.node.to_string();
+        check(ty.description.is_some(), name.clone());
+        match ty.kind {
+            TypeKind::Object(object) => {
+                for field in object.fields {
+                    let field = field.node;
+                    let at = format!("{name}.{}", field.name.node);
+                    check(field.description.is_some(), at.clone());
+                    for arg in field.arguments {
+                        check(
+                            arg.node.description.is_some(),
+                            format!("{at}({})", arg.node.name.node),
+                        );
+                    }
+                }
+            }
+            TypeKind::Interface(interface) => {
+                for field in interface.fields {
+                    let at = format!("{name}.{}", field.node.name.node);
+                    check(field.node.description.is_some(), at);
+                }
+            }
+            TypeKind::InputObject(input) => {
+                for field in input.fields {
+                    let at = format!("{name}.{}", field.node.name.node);
+                    check(field.node.description.is_some(), at);
+                }
+            }
+            TypeKind::Enum(values) => {
+                for value in values.values {
+                    let at = format!("{name}.{}", value.node.value.node);
+                    check(value.node.description.is_some(), at);
+                }
+            }
+            TypeKind::Union(_) | TypeKind::Scalar => {}
+        }
+    }
+    assert!(missing.is_empty(), "without a description: {missing:#?}");
+}
+
+/// An object type without an `id` says it is a value object, so that client
+/// caches know not to normalise it (connections, edges and payloads aside).
+#[test]
+fn objects_without_an_id_are_documented_as_value_objects() {
+    use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};
+    let document = async_graphql::parser::parse_schema(atrium::graphql::sdl()).unwrap();
+    let mut undocumented = Vec::new();
+    for definition in document.definitions {
+        let TypeSystemDefinition::Type(ty) = definition else {
+            continue;
+        };
+        let ty = ty.node;
+        let name = ty.name.node.to_string();
+        let TypeKind::Object(object) = &ty.kind else {
+            continue;
+        };
+        let conventional = ["Query", "Mutation", "Subscription"].contains(&name.as_str())
+            || ["Connection", "Edge", "Payload"]
+                .iter()
+                .any(|suffix| name.ends_with(suffix));
+        let has_id = object.fields.iter().any(|f| f.node.name.node == "id");
+        let says_so = ty
+            .description
+            .as_ref()
+            .is_some_and(|d| d.node.contains("value object"));
+        if !conventional && !has_id && !says_so {
+            undocumented.push(name);
+        }
+    }
+    assert_eq!(undocumented, Vec::<String>::new());
+}
