@@ -11,6 +11,7 @@ pub mod graphql;
 pub mod http;
 pub mod invitations;
 pub mod jobs;
+pub mod keys;
 pub mod live;
 pub mod mail;
 pub mod members;

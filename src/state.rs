@@ -31,6 +31,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Queries sent once with their hash, for automatic persisted queries.
     pub persisted: Arc<PersistedQueries>,
+    /// API keys' request counts and `lastUsedAt` writes.
+    pub key_usage: Arc<crate::keys::usage::KeyUsage>,
 }
 
 impl AppState {
@@ -60,6 +62,7 @@ impl AppState {
             passwords,
             metrics,
             persisted: Arc::new(PersistedQueries::new(PERSISTED_QUERY_BYTES)),
+            key_usage: Arc::default(),
         }
     }
 }

@@ -11,6 +11,10 @@ pub struct Model {
     pub id: String,
     pub workspace_id: String,
     pub actor_id: Option<String>,
+    /// USER, API_KEY, AGENT or SYSTEM.
+    pub actor_kind: String,
+    /// The key that acted, for API_KEY.
+    pub api_key_id: Option<String>,
     pub action: String,
     /// The settings area the event belongs to; readers need VIEW on it.
     pub area: String,

@@ -1,6 +1,8 @@
 //! SeaORM entities, one module per table. They know nothing of GraphQL.
 
 pub mod activity_event;
+pub mod api_key;
+pub mod api_key_usage;
 pub mod custom_role;
 pub mod enums;
 pub mod invitation;

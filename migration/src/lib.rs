@@ -7,6 +7,7 @@ mod m20261124_000001_foundation;
 mod m20261124_000002_team;
 mod m20261124_000003_live;
 mod m20261125_000001_invitation_mail_budget;
+mod m20261202_000001_api_keys;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_team::Migration),
             Box::new(m20261124_000003_live::Migration),
             Box::new(m20261125_000001_invitation_mail_budget::Migration),
+            Box::new(m20261202_000001_api_keys::Migration),
         ]
     }
 }

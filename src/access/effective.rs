@@ -101,6 +101,41 @@ impl Effective {
         }
     }
 
+    /// What a workspace API key starts from: an admin's reach.
+    pub fn admin(workspace: &workspace::Model) -> Self {
+        let areas = Area::ALL
+            .into_iter()
+            .map(|area| {
+                let level = if area == Area::Billing && !workspace.admins_manage_billing {
+                    Access::View
+                } else {
+                    Access::Full
+                };
+                (area, level)
+            })
+            .collect();
+        Self {
+            role: DbRole::Admin,
+            areas,
+            workrooms: WorkroomScope::All,
+        }
+    }
+
+    /// At most `scopes` in each area (absent areas: NONE), and in each
+    /// workroom at most the PROJECTS scope.
+    pub fn narrowed(mut self, scopes: &AreaMap) -> Self {
+        let cap = |area: Area| scopes.get(&area).copied().unwrap_or(Access::None);
+        for (area, level) in self.areas.iter_mut() {
+            *level = (*level).min(cap(*area));
+        }
+        if let WorkroomScope::Selected(list) = &mut self.workrooms {
+            for level in list.values_mut() {
+                *level = (*level).min(cap(Area::Projects));
+            }
+        }
+        self
+    }
+
     pub fn area(&self, area: Area) -> Access {
         self.areas.get(&area).copied().unwrap_or(Access::None)
     }

@@ -2,19 +2,27 @@
 
 use entity::{custom_role, member, workspace};
 
-use super::{Access, Area, Capability, DbRole, Effective, Requirement, WorkroomScope, role_rank};
+use super::{
+    Access, Area, Capability, DbRole, Effective, KeyGrant, Principal, Requirement, WorkroomScope,
+    role_rank,
+};
 use crate::error::{AppError, AppResult};
 
-/// The caller's membership, loaded from the database for this request.
+/// What a caller may do in one workspace, loaded for this request: a
+/// person's membership, a personal key's owner's membership narrowed by the
+/// key's scopes, or a workspace key's grant (an admin's reach, narrowed).
 #[derive(Clone, Debug)]
 pub struct Membership {
     pub workspace: workspace::Model,
-    pub member: member::Model,
+    /// The person's member row; None for a workspace key.
+    pub member: Option<member::Model>,
     pub custom_role: Option<custom_role::Model>,
     pub effective: Effective,
+    pub principal: Principal,
 }
 
 impl Membership {
+    /// A person's own membership.
     pub fn new(
         workspace: workspace::Model,
         member: member::Model,
@@ -22,28 +30,75 @@ impl Membership {
     ) -> Self {
         let effective = Effective::compute(&workspace, &member, custom_role.as_ref());
         Self {
+            principal: Principal::Person {
+                user_id: member.user_id.clone(),
+            },
             workspace,
-            member,
+            member: Some(member),
             custom_role,
             effective,
         }
     }
 
+    /// A workspace key's reach in its workspace.
+    pub fn for_workspace_key(workspace: workspace::Model, key: KeyGrant) -> Self {
+        let effective = Effective::admin(&workspace).narrowed(&key.scopes);
+        Self {
+            workspace,
+            member: None,
+            custom_role: None,
+            effective,
+            principal: Principal::Key(key),
+        }
+    }
+
+    /// The membership as the given principal holds it: a personal key's
+    /// owner's membership, narrowed by the key.
+    pub fn held_by(mut self, principal: &Principal) -> Self {
+        if let Principal::Key(key) = principal {
+            self.effective = self.effective.narrowed(&key.scopes);
+            self.principal = principal.clone();
+        }
+        self
+    }
+
     /// The same membership of the workspace as just written.
     pub fn with_workspace(self, workspace: workspace::Model) -> Self {
-        Self::new(workspace, self.member, self.custom_role)
+        let principal = self.principal.clone();
+        match self.member {
+            Some(member) => Self::new(workspace, member, self.custom_role).held_by(&principal),
+            None => match principal {
+                Principal::Key(key) => Self::for_workspace_key(workspace, key),
+                _ => Self { workspace, ..self },
+            },
+        }
     }
 
     pub fn workspace_id(&self) -> &str {
         &self.workspace.id
     }
 
-    pub fn user_id(&self) -> &str {
-        &self.member.user_id
+    /// The person acting: the member, or None for a workspace key.
+    pub fn user_id(&self) -> Option<&str> {
+        self.member.as_ref().map(|m| m.user_id.as_str())
     }
 
+    /// The member's role; a workspace key counts as an admin.
     pub fn role(&self) -> DbRole {
-        self.member.role
+        self.member.as_ref().map_or(DbRole::Admin, |m| m.role)
+    }
+
+    /// The member row of a person's membership; FORBIDDEN for a workspace
+    /// key, which is no member.
+    pub fn own_member(&self) -> AppResult<&member::Model> {
+        self.member
+            .as_ref()
+            .ok_or(AppError::Forbidden("a workspace API key is no member"))
+    }
+
+    /// The key acting, if any.
+    pub fn key(&self) -> Option<&KeyGrant> {
+        self.principal.key()
     }
 
     /// Effective access to an area.
@@ -57,6 +112,16 @@ impl Membership {
     }
 
     pub(super) fn meets(&self, capability: Capability, workroom_id: Option<&str>) -> bool {
+        if let Some(key) = self.key() {
+            let needed = if capability.writes() {
+                Access::Full
+            } else {
+                Access::View
+            };
+            if capability.person_only() || key.scope(capability.area()) < needed {
+                return false;
+            }
+        }
         match capability.requirement() {
             Requirement::Member => true,
             Requirement::Area(area, level) => self.access(area) >= level,
@@ -85,7 +150,10 @@ impl Membership {
 
     fn check(&self, capability: Capability, workroom_id: Option<&str>) -> AppResult<()> {
         if !self.meets(capability, workroom_id) {
-            return Err(AppError::Forbidden("your role does not allow this"));
+            return Err(AppError::Forbidden(match self.key() {
+                Some(_) => "this API key does not allow this",
+                None => "your role does not allow this",
+            }));
         }
         if capability.writes() && self.workspace.deleted_at.is_some() {
             return Err(AppError::WorkspaceDeleted);
@@ -98,7 +166,7 @@ impl Membership {
 /// edit anything; others edit only what they created themselves.
 pub fn can_edit_created_by(viewer: &Membership, created_by: Option<&str>) -> bool {
     matches!(viewer.role(), DbRole::Owner | DbRole::Admin)
-        || created_by.is_some_and(|author| author == viewer.user_id())
+        || created_by.is_some_and(|author| Some(author) == viewer.user_id())
 }
 
 /// May the actor give `target_role` to someone, or act on a member holding

@@ -5,8 +5,10 @@
 mod directive;
 mod effective;
 mod guard;
+pub mod load;
 mod membership;
 mod policy;
+mod principal;
 mod redaction;
 
 use async_graphql::Enum;
@@ -20,6 +22,7 @@ pub use membership::{
     Membership, can_edit_created_by, can_manage_role, within_own_access, within_reach,
 };
 pub use policy::{Capability, Requirement};
+pub use principal::{KeyGrant, Principal};
 pub use redaction::Redaction;
 
 /// A settings area of a workspace.

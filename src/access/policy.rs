@@ -35,6 +35,8 @@ pub enum Capability {
     TransferOwnership,
     DeleteWorkspace,
     RestoreWorkspace,
+    ReadApiKeys,
+    ManageApiKeys,
 }
 
 /// What a capability needs from the caller's membership.
@@ -57,6 +59,8 @@ impl Capability {
         use Requirement::Area as A;
         match self {
             ReadWorkspace | ReadActivity | LeaveWorkspace | ReadRoles => Requirement::Member,
+            ReadApiKeys => A(Area::Integrations, Access::View),
+            ManageApiKeys => A(Area::Integrations, Access::Full),
             UpdateWorkspace => A(Area::General, Access::Full),
             ChangePlan => A(Area::Billing, Access::Full),
             ReadSeats | ReadMembers | ReadInvitations => A(Area::Members, Access::View),
@@ -106,7 +110,32 @@ impl Capability {
             TransferOwnership => "workspace.transfer_ownership",
             DeleteWorkspace => "workspace.delete",
             RestoreWorkspace => "workspace.restore",
+            ReadApiKeys => "api_keys.read",
+            ManageApiKeys => "api_keys.manage",
         }
+    }
+
+    /// The area a capability belongs to: an API key needs its scope there
+    /// (VIEW to read, FULL to write) on top of the requirement.
+    pub fn area(self) -> Area {
+        use Capability::*;
+        match self {
+            ReadWorkspace | UpdateWorkspace | ReadActivity | ReadNavigation | ManageNavigation
+            | TransferOwnership | DeleteWorkspace | RestoreWorkspace => Area::General,
+            ReadSeats | ReadMembers | ReadInvitations | InviteMembers | ManageInvitations
+            | ChangeMemberRole | SetMemberAccess | RemoveMember | BanMember | AssignRole
+            | LeaveWorkspace | ReadRoles | ManageRoles => Area::Members,
+            ChangePlan | ReadCredits | ManageBillingSetting => Area::Billing,
+            ReadWorkrooms | CreateWorkroom | ReadWorkroom | UpdateWorkroom => Area::Projects,
+            ReadApiKeys | ManageApiKeys => Area::Integrations,
+        }
+    }
+
+    /// Whether only a person may do it: what only the owner does, leaving,
+    /// and minting or ending keys. No API key ever reaches these.
+    pub fn person_only(self) -> bool {
+        matches!(self.requirement(), Requirement::Role(DbRole::Owner))
+            || matches!(self, Capability::LeaveWorkspace | Capability::ManageApiKeys)
     }
 
     /// Whether the capability changes data, and so is refused on a deleted
@@ -117,10 +146,10 @@ impl Capability {
             UpdateWorkspace | ChangePlan | CreateWorkroom | UpdateWorkroom | InviteMembers
             | ManageInvitations | ChangeMemberRole | SetMemberAccess | RemoveMember | BanMember
             | LeaveWorkspace | ManageRoles | AssignRole | ManageNavigation
-            | ManageBillingSetting | TransferOwnership | DeleteWorkspace => true,
+            | ManageBillingSetting | TransferOwnership | DeleteWorkspace | ManageApiKeys => true,
             ReadWorkspace | ReadSeats | ReadMembers | ReadInvitations | ReadCredits
             | ReadWorkrooms | ReadWorkroom | ReadActivity | ReadRoles | ReadNavigation
-            | RestoreWorkspace => false,
+            | RestoreWorkspace | ReadApiKeys => false,
         }
     }
 }

@@ -18,7 +18,8 @@ fn guarding(action: &str, _field: &str) -> Option<Capability> {
 }
 
 /// Every capability `guarding` names, one bit each.
-const GUARDS: [Capability; 1] = [Capability::ReadNavigation];
+/// `ReadApiKeys` guards which key acted (`ActivityEvent.by.apiKey`).
+const GUARDS: [Capability; 2] = [Capability::ReadNavigation, Capability::ReadApiKeys];
 
 /// The guarding capabilities a reader lacks. Readers with the same
 /// redaction see the same `changes` of every event, so live payloads are
@@ -45,6 +46,11 @@ impl Redaction {
             .iter()
             .position(|c| *c == capability)
             .is_some_and(|bit| self.0 & (1 << bit) != 0)
+    }
+
+    /// Whether the reader may see which API key acted.
+    pub fn shows_keys(self) -> bool {
+        !self.hides(Capability::ReadApiKeys)
     }
 
     /// A stable name for the class, for keys of shared payloads.

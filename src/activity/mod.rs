@@ -5,14 +5,16 @@ pub mod service;
 
 use std::sync::Arc;
 
-use async_graphql::{ComplexObject, ID, InputObject, Json, Object, SimpleObject};
+use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::activity_event;
+use sea_orm::EntityTrait;
 
 use crate::access::Redaction;
 use crate::auth::User;
+use crate::error::AppResult;
 use crate::events::FeedEvent;
-use crate::graphql::PageInfo;
+use crate::graphql::{ContextExt, PageInfo};
 
 pub use service::{Changes, NewEvent};
 
@@ -21,6 +23,33 @@ pub use service::{Changes, NewEvent};
 pub struct ActivityEvent {
     event: Arc<FeedEvent>,
     redaction: Redaction,
+}
+
+/// What kind of principal acted.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ActorKind {
+    /// A signed-in person.
+    User,
+    /// An API key (a workspace's, or a person's).
+    ApiKey,
+    /// An agent running in a workroom.
+    Agent,
+    /// Atrium itself: expiries, purges.
+    System,
+}
+
+/// Who caused an event. A value object: it has no id, and client caches
+/// keep it inside the event that holds it.
+#[derive(SimpleObject)]
+pub struct Actor {
+    /// What kind of principal acted.
+    pub kind: ActorKind,
+    /// A person's name, a key's name, an agent's name, or `system`.
+    pub name: String,
+    /// The person: for USER, and the owner of a personal key.
+    pub user: Option<User>,
+    /// The key that acted; null for readers without INTEGRATIONS VIEW.
+    pub api_key: Option<crate::keys::ApiKey>,
 }
 
 impl ActivityEvent {
@@ -52,9 +81,45 @@ impl ActivityEvent {
         &self.model().action
     }
 
-    /// Who did it; null for the system.
+    /// The person who did it (for a personal key, its owner); null for
+    /// workspace keys, agents and the system.
     async fn actor(&self) -> Option<User> {
         self.event.actor.clone().map(User)
+    }
+
+    /// Who caused it: a person, an API key or the system.
+    async fn by(&self, ctx: &Context<'_>) -> AppResult<Actor> {
+        let model = self.model();
+        let user = self.event.actor.clone().map(User);
+        let kind = match model.actor_kind.as_str() {
+            "API_KEY" => ActorKind::ApiKey,
+            "AGENT" => ActorKind::Agent,
+            "SYSTEM" => ActorKind::System,
+            _ => ActorKind::User,
+        };
+        let key = match (&model.api_key_id, kind) {
+            (Some(id), ActorKind::ApiKey) => {
+                entity::api_key::Entity::find_by_id(id)
+                    .one(ctx.db())
+                    .await?
+            }
+            _ => None,
+        };
+        let name = match (kind, &key, &self.event.actor) {
+            (ActorKind::ApiKey, Some(key), _) => key.name.clone(),
+            (ActorKind::ApiKey, None, _) => "API key".to_owned(),
+            (ActorKind::System, _, _) => "system".to_owned(),
+            (_, _, Some(person)) => person.name.clone(),
+            (_, _, None) => "someone".to_owned(),
+        };
+        Ok(Actor {
+            kind,
+            name,
+            user,
+            api_key: key
+                .filter(|_| self.redaction.shows_keys())
+                .map(crate::keys::ApiKey),
+        })
     }
 
     /// What kind of thing it happened to: `workspace`, `workroom`, `member`,

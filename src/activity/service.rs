@@ -20,7 +20,12 @@ use crate::graphql::PageInfo;
 /// An event about to be written.
 pub struct NewEvent<'a> {
     pub workspace_id: &'a str,
+    /// The person acting (for a personal key, its owner).
     pub actor_id: Option<&'a str>,
+    /// USER, API_KEY, AGENT or SYSTEM.
+    pub actor_kind: &'static str,
+    /// The key acting, for API_KEY.
+    pub api_key_id: Option<&'a str>,
     pub action: &'static str,
     /// The area whose VIEW access is needed to read the event.
     pub area: Area,
@@ -41,11 +46,37 @@ impl<'a> NewEvent<'a> {
     ) -> Self {
         Self {
             workspace_id: actor.workspace_id(),
-            actor_id: Some(actor.user_id()),
+            actor_id: actor.user_id(),
+            actor_kind: actor.principal.kind(),
+            api_key_id: actor.key().map(|k| k.id.as_str()),
             action,
             area,
             target_type,
             target_id: Some(target_id),
+            workroom_id: None,
+            changes: Changes::default(),
+        }
+    }
+
+    /// An event a person caused outside any membership (joining, making a
+    /// workspace), or with no person, the system's.
+    pub fn of_person(
+        workspace_id: &'a str,
+        person: Option<&'a str>,
+        action: &'static str,
+        area: Area,
+        target_type: &'static str,
+        target_id: Option<&'a str>,
+    ) -> Self {
+        Self {
+            workspace_id,
+            actor_id: person,
+            actor_kind: if person.is_some() { "USER" } else { "SYSTEM" },
+            api_key_id: None,
+            action,
+            area,
+            target_type,
+            target_id,
             workroom_id: None,
             changes: Changes::default(),
         }
@@ -104,6 +135,8 @@ pub async fn record(
         id: Set(new_id()),
         workspace_id: Set(event.workspace_id.to_owned()),
         actor_id: Set(event.actor_id.map(str::to_owned)),
+        actor_kind: Set(event.actor_kind.to_owned()),
+        api_key_id: Set(event.api_key_id.map(str::to_owned)),
         action: Set(event.action.to_owned()),
         area: Set(event.area.as_str().to_owned()),
         target_type: Set(event.target_type.to_owned()),

@@ -14,12 +14,18 @@ pub use graphql::{AuthMutation, AuthPayload, AuthQuery, User};
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 
+use crate::access::Principal;
 use crate::error::{AppError, AppResult};
 
-/// The authenticated caller of one request, if any.
+/// The authenticated caller of one request, if any: a person proven by an
+/// access token, or an API key (verified by the HTTP layer before the
+/// request runs, and over a WebSocket when a subscription starts).
 #[derive(Clone, Debug, Default)]
 pub struct Identity {
-    pub user_id: Option<String>,
+    /// The caller, once known: a person, or a verified key.
+    pub principal: Option<Principal>,
+    /// An API key secret not yet verified (its checksum is right).
+    pub key_secret: Option<String>,
     /// When the access token stops being valid (seconds since the epoch);
     /// open subscriptions end then.
     pub expires_at: Option<i64>,
@@ -38,17 +44,31 @@ impl Identity {
         Self::from_authorization(value, keys)
     }
 
-    /// Reads `Bearer <token>`.
+    /// Reads `Bearer <accessToken>` or `Bearer atr_…` (an API key, whose
+    /// checksum is checked here, before any lookup).
     pub fn from_authorization(value: &str, keys: &jwt::Keys) -> AppResult<Self> {
         let token = value
             .strip_prefix("Bearer ")
             .or_else(|| value.strip_prefix("bearer "))
             .ok_or(AppError::Unauthenticated(
-                "the Authorization header must be `Bearer <accessToken>`",
+                "the Authorization header must be `Bearer <accessToken>` or `Bearer <API key>`",
+            ))?
+            .trim();
+        if crate::keys::secret::looks_like_key(token) {
+            crate::keys::secret::parse(token).ok_or(AppError::Unauthenticated(
+                "malformed API key (its checksum does not match)",
             ))?;
-        let claims = keys.verify(token.trim())?;
+            return Ok(Self {
+                key_secret: Some(token.to_owned()),
+                ..Self::default()
+            });
+        }
+        let claims = keys.verify(token)?;
         Ok(Self {
-            user_id: Some(claims.sub),
+            principal: Some(Principal::Person {
+                user_id: claims.sub,
+            }),
+            key_secret: None,
             expires_at: Some(claims.exp),
         })
     }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use sea_orm::sqlx::postgres::PgListener;
 
-use super::{ACTIVITY_CHANNEL, Hub, presence};
+use super::{ACTIVITY_CHANNEL, Hub, KEYS_CHANNEL, presence};
 
 pub fn spawn(hub: Hub) {
     tokio::spawn(async move {
@@ -23,13 +23,16 @@ async fn listen(hub: &Hub) -> Result<(), sea_orm::sqlx::Error> {
     let pool = hub.inner.db.get_postgres_connection_pool();
     let mut listener = PgListener::connect_with(pool).await?;
     listener
-        .listen_all([ACTIVITY_CHANNEL, presence::CHANNEL])
+        .listen_all([ACTIVITY_CHANNEL, presence::CHANNEL, KEYS_CHANNEL])
         .await?;
     hub.poke();
     loop {
         match listener.try_recv().await? {
             Some(notification) if notification.channel() == ACTIVITY_CHANNEL => {
                 hub.poke_workspace(notification.payload());
+            }
+            Some(notification) if notification.channel() == KEYS_CHANNEL => {
+                hub.key_revoked(notification.payload());
             }
             Some(notification) => hub.presence().deliver_remote(notification.payload()),
             // The connection dropped and will be made again: catch up.

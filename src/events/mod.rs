@@ -20,7 +20,7 @@ use std::time::Duration;
 use entity::{activity_event, user};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    QueryOrder, QuerySelect, Statement,
 };
 use tokio::sync::{Notify, OnceCell, broadcast};
 
@@ -38,6 +38,22 @@ const POSTGRES_TICK: Duration = Duration::from_secs(1);
 
 /// PostgreSQL channel carrying the id of a workspace with new activity.
 pub const ACTIVITY_CHANNEL: &str = "atrium_activity";
+/// Where a revoked API key's id is announced to every server.
+pub const KEYS_CHANNEL: &str = "atrium_key_revoked";
+
+/// Announces, on commit, that a key was revoked (PostgreSQL: to every
+/// server; the revoking server also tells its own subscribers at once).
+pub async fn notify_key_revoked(db: &impl ConnectionTrait, key_id: &str) -> AppResult<()> {
+    if db.get_database_backend() == DbBackend::Postgres {
+        db.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_notify($1, $2)",
+            [KEYS_CHANNEL.into(), key_id.into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}
 
 /// A committed activity event with its actor, shared by every subscriber.
 pub struct FeedEvent {
@@ -153,6 +169,8 @@ struct Inner {
     dirty: Mutex<Dirty>,
     wake: Notify,
     presence: presence::Rooms,
+    /// Ids of revoked API keys, for the subscriptions they hold.
+    revoked: broadcast::Sender<Arc<str>>,
 }
 
 #[derive(Default)]
@@ -178,8 +196,19 @@ impl Hub {
                 dirty: Mutex::new(Dirty::default()),
                 wake: Notify::new(),
                 presence: presence::Rooms::default(),
+                revoked: broadcast::channel(64).0,
             }),
         }
+    }
+
+    /// Ends the subscriptions a revoked key holds on this server.
+    pub fn key_revoked(&self, key_id: &str) {
+        let _ = self.inner.revoked.send(Arc::from(key_id));
+    }
+
+    /// Revoked keys' ids, as they are revoked.
+    pub fn revocations(&self) -> broadcast::Receiver<Arc<str>> {
+        self.inner.revoked.subscribe()
     }
 
     pub(crate) fn presence(&self) -> &presence::Rooms {

@@ -11,16 +11,17 @@ use async_graphql::{Context, MergedObject, SDLExportOptions, Schema, SimpleObjec
 use entity::user;
 use sea_orm::{DatabaseConnection, EntityTrait};
 
-use crate::access::Membership;
+use crate::access::{Membership, Principal};
 use crate::auth::{self, Identity};
 use crate::error::{AppError, AppResult};
 use crate::live::LiveSubscription;
 use crate::state::AppState;
-use crate::{invitations, members, roles, workrooms, workspaces};
+use crate::{invitations, keys, members, roles, workrooms, workspaces};
 
 /// The entry points for reading. Every field needs a signed-in caller
 /// (`Authorization: Bearer <accessToken>`) except `invitation`; `node` is
-/// null without one. What the caller may not see reads as not existing.
+/// null without one. An API key (`Authorization: Bearer atr_…`) may stand
+/// for the caller. What the caller may not see reads as not existing.
 #[derive(MergedObject, Default)]
 pub struct Query(
     auth::AuthQuery,
@@ -28,6 +29,7 @@ pub struct Query(
     workrooms::WorkroomQuery,
     invitations::InvitationQuery,
     node::NodeQuery,
+    keys::KeyQuery,
 );
 
 /// The entry points for writing. Each mutation runs in one transaction; a
@@ -43,6 +45,7 @@ pub struct Mutation(
     invitations::InvitationMutation,
     members::MemberMutation,
     roles::RoleMutation,
+    keys::KeyMutation,
 );
 
 pub type AtriumSchema = Schema<Query, Mutation, LiveSubscription>;
@@ -88,6 +91,7 @@ pub fn sdl() -> String {
 #[derive(Default)]
 pub struct RequestCache {
     memberships: Mutex<HashMap<String, AppResult<Membership>>>,
+    caller: tokio::sync::OnceCell<AppResult<Principal>>,
 }
 
 pub trait ContextExt {
@@ -95,8 +99,11 @@ pub trait ContextExt {
     fn db(&self) -> &DatabaseConnection {
         &self.state().db
     }
-    /// The caller's user id, or UNAUTHENTICATED.
-    fn user_id(&self) -> AppResult<&str>;
+    /// The caller (a person or a verified API key), or UNAUTHENTICATED.
+    fn caller(&self) -> impl Future<Output = AppResult<Principal>> + Send;
+    /// The person acting (for a personal key, its owner), or
+    /// UNAUTHENTICATED: a workspace key is no person.
+    fn person_id(&self) -> impl Future<Output = AppResult<String>> + Send;
     /// The caller's account, or UNAUTHENTICATED.
     fn current_user(&self) -> impl Future<Output = AppResult<user::Model>> + Send;
     /// The caller's membership of a workspace the caller may see; NOT_FOUND
@@ -109,14 +116,37 @@ impl ContextExt for Context<'_> {
         self.data_unchecked::<AppState>()
     }
 
-    fn user_id(&self) -> AppResult<&str> {
-        self.data_opt::<Identity>()
-            .and_then(|i| i.user_id.as_deref())
-            .ok_or(AppError::Unauthenticated("sign in first"))
+    async fn caller(&self) -> AppResult<Principal> {
+        let identity = self.data_opt::<Identity>();
+        if let Some(principal) = identity.and_then(|i| i.principal.clone()) {
+            return Ok(principal);
+        }
+        let Some(secret) = identity.and_then(|i| i.key_secret.clone()) else {
+            return Err(AppError::Unauthenticated("sign in first"));
+        };
+        let verify = async {
+            keys::service::verify(self.state(), &secret)
+                .await
+                .map(Principal::Key)
+        };
+        match self.data_opt::<RequestCache>() {
+            Some(cache) => cache.caller.get_or_init(|| verify).await.clone(),
+            None => verify.await,
+        }
+    }
+
+    async fn person_id(&self) -> AppResult<String> {
+        self.caller()
+            .await?
+            .person_id()
+            .map(str::to_owned)
+            .ok_or(AppError::Unauthenticated(
+                "a workspace API key acts for no person; sign in",
+            ))
     }
 
     async fn current_user(&self) -> AppResult<user::Model> {
-        let id = self.user_id()?;
+        let id = self.person_id().await?;
         user::Entity::find_by_id(id)
             .one(self.db())
             .await?
@@ -124,7 +154,7 @@ impl ContextExt for Context<'_> {
     }
 
     async fn membership(&self, workspace_id: &str) -> AppResult<Membership> {
-        let user_id = self.user_id()?;
+        let caller = self.caller().await?;
         let cache = self.data_opt::<RequestCache>();
         if let Some(hit) = cache
             .and_then(|c| c.memberships.lock().ok())
@@ -132,7 +162,7 @@ impl ContextExt for Context<'_> {
         {
             return hit;
         }
-        let found = members::service::visible_membership(self.db(), workspace_id, user_id).await;
+        let found = crate::access::load::visible(self.db(), workspace_id, &caller).await;
         if let Some(mut map) = cache.and_then(|c| c.memberships.lock().ok()) {
             map.insert(workspace_id.to_owned(), found.clone());
         }

@@ -47,7 +47,7 @@ impl NodeQuery {
         let id = id_arg("id", &id)?;
         if ctx
             .data_opt::<crate::auth::Identity>()
-            .is_none_or(|i| i.user_id.is_none())
+            .is_none_or(|i| i.principal.is_none() && i.key_secret.is_none())
         {
             return Ok(None);
         }

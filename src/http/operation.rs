@@ -227,7 +227,7 @@ async fn run(
         let name: String = name.chars().take(100).collect();
         tracing::Span::current().record("operation", name.as_str());
     }
-    let identity = match Identity::from_headers(headers, &state.app.keys) {
+    let identity = match identify(state, headers).await {
         Ok(identity) => identity,
         Err(err) => {
             let status = match media {
@@ -267,6 +267,17 @@ async fn run(
     crate::telemetry::name_current_span(span_name);
     metrics.observe_request(ty, name, started.elapsed());
     answer(media, response)
+}
+
+/// The caller of a request: an access token read, or an API key verified
+/// before anything runs.
+async fn identify(state: &HttpState, headers: &HeaderMap) -> Result<Identity, AppError> {
+    let mut identity = Identity::from_headers(headers, &state.app.keys)?;
+    if let Some(secret) = identity.key_secret.take() {
+        let grant = crate::keys::service::verify(&state.app, &secret).await?;
+        identity.principal = Some(crate::access::Principal::Key(grant));
+    }
+    Ok(identity)
 }
 
 /// The HTTP answer for an executed (or refused) request.

@@ -7,9 +7,9 @@ use chrono::{DateTime, Utc};
 use entity::{invitation, user};
 use sea_orm::EntityTrait;
 
-use crate::access::{Capability, Role, requires};
+use crate::access::{Capability, Principal, Role, requires};
 use crate::auth::{AuthPayload, User};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::graphql::ContextExt;
 use crate::members::{AreaAccessInput, Member, WorkroomAccessInput};
 use crate::workspaces::Workspace;
@@ -211,7 +211,7 @@ impl InvitationMutation {
         #[graphql(desc = "The workspace's id, the addresses and what they get on joining.")]
         input: InviteMembersInput,
     ) -> AppResult<InviteMembersPayload> {
-        service::invite(ctx.state(), ctx.user_id()?, input).await
+        service::invite(ctx.state(), &ctx.caller().await?, input).await
     }
 
     /// Sends a fresh link with a fresh expiry; the old link stops working.
@@ -224,7 +224,7 @@ impl InvitationMutation {
         )]
         id: ID,
     ) -> AppResult<Invitation> {
-        service::resend(ctx.state(), ctx.user_id()?, &id)
+        service::resend(ctx.state(), &ctx.caller().await?, &id)
             .await
             .map(Invitation)
     }
@@ -239,7 +239,7 @@ impl InvitationMutation {
         )]
         id: ID,
     ) -> AppResult<Invitation> {
-        service::revoke(ctx.state(), ctx.user_id()?, &id)
+        service::revoke(ctx.state(), &ctx.caller().await?, &id)
             .await
             .map(Invitation)
     }
@@ -252,7 +252,12 @@ impl InvitationMutation {
         #[graphql(desc = "The link's token, and a name and a password for a new account.")]
         input: AcceptInvitationInput,
     ) -> AppResult<AcceptInvitationPayload> {
-        let user_id = ctx.user_id().ok().map(str::to_owned);
+        // A signed-in person joins as themselves; no API key joins anything.
+        let user_id = match ctx.caller().await {
+            Ok(Principal::Person { user_id }) => Some(user_id),
+            Ok(_) => return Err(AppError::Forbidden("only a person accepts invitations")),
+            Err(_) => None,
+        };
         service::accept(ctx.state(), user_id.as_deref(), input).await
     }
 }

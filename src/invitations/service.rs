@@ -16,6 +16,7 @@ use super::{
     AcceptInvitationInput, AcceptInvitationPayload, Invitation, InvitationPreview,
     InviteMembersInput, InviteMembersPayload, InviteOutcome, InviteResult,
 };
+use crate::access::Principal;
 use crate::access::{
     Access, Area, Capability, Membership, area_map, can_manage_role, to_json, within_own_access,
 };
@@ -27,8 +28,7 @@ use crate::error::{AppError, AppResult};
 use crate::graphql::id_arg;
 use crate::mail;
 use crate::members::service::{
-    JoinAs, checked_areas, checked_workrooms, ensure_within_reach, join, locked_membership,
-    would_be,
+    JoinAs, checked_areas, checked_workrooms, ensure_within_reach, join, would_be,
 };
 use crate::members::{self};
 use crate::state::AppState;
@@ -108,35 +108,35 @@ pub async fn sweep_all(db: &sea_orm::DatabaseConnection) -> AppResult<u64> {
     let mut swept = 0;
     for workspace_id in due {
         let txn = begin_write(db).await?;
-        workspaces::service::lock(&txn, &workspace_id).await?;
+        crate::access::load::lock_workspace(&txn, &workspace_id).await?;
         swept += sweep_expired(&txn, &workspace_id).await?;
         txn.commit().await?;
     }
     Ok(swept)
 }
 
+/// Records an invitation's event: by the actor, or with none by the system
+/// (expiry).
 async fn record(
     db: &impl ConnectionTrait,
     workspace_id: &str,
-    actor_id: Option<&str>,
+    actor: Option<&Membership>,
     action: &'static str,
     invitation_id: &str,
     changes: Changes,
 ) -> AppResult<()> {
-    activity::service::record(
-        db,
-        NewEvent {
+    let event = match actor {
+        Some(actor) => NewEvent::by(actor, action, Area::Members, "invitation", invitation_id),
+        None => NewEvent::of_person(
             workspace_id,
-            actor_id,
+            None,
             action,
-            area: Area::Members,
-            target_type: "invitation",
-            target_id: Some(invitation_id),
-            workroom_id: None,
-            changes,
-        },
-    )
-    .await?;
+            Area::Members,
+            "invitation",
+            Some(invitation_id),
+        ),
+    };
+    activity::service::record(db, event.with(changes)).await?;
     Ok(())
 }
 
@@ -222,23 +222,28 @@ async fn queue_mail(
     .await
 }
 
-async fn inviter_name(db: &impl ConnectionTrait, user_id: &str) -> AppResult<String> {
-    Ok(user::Entity::find_by_id(user_id)
-        .one(db)
-        .await?
-        .map_or_else(|| "Someone".to_owned(), |u| u.name))
+/// Who the invitation e-mail says invited: the person, or the key's name.
+async fn inviter_name(db: &impl ConnectionTrait, actor: &Membership) -> AppResult<String> {
+    match (actor.user_id(), actor.key()) {
+        (Some(user_id), _) => Ok(user::Entity::find_by_id(user_id)
+            .one(db)
+            .await?
+            .map_or_else(|| "Someone".to_owned(), |u| u.name)),
+        (None, Some(key)) => Ok(key.name.clone()),
+        (None, None) => Ok("Someone".to_owned()),
+    }
 }
 
 pub async fn invite(
     state: &AppState,
-    user_id: &str,
+    caller: &Principal,
     input: InviteMembersInput,
 ) -> AppResult<InviteMembersPayload> {
     let workspace_id = id_arg("workspaceId", &input.workspace_id)?;
     let addresses = split_addresses(&input.emails)?;
     let db = &state.db;
     let txn = begin_write(db).await?;
-    let actor = locked_membership(&txn, workspace_id, user_id).await?;
+    let actor = crate::access::load::locked(&txn, workspace_id, caller).await?;
     actor.require(Capability::InviteMembers)?;
 
     // What the invitation gives: a built-in role or a custom one, and scopes.
@@ -356,7 +361,7 @@ pub async fn invite(
 
     workspaces::service::ensure_seats(&txn, &actor.workspace, to_invite.len() as u64, 0).await?;
     ensure_mail_budget(&txn, state, workspace_id, to_invite.len() as u64).await?;
-    let inviter = inviter_name(&txn, user_id).await?;
+    let inviter = inviter_name(&txn, &actor).await?;
     let now = Utc::now();
     let expires_at = now + state.config.invitation_ttl;
     for (index, address) in to_invite {
@@ -374,7 +379,7 @@ pub async fn invite(
             status: Set(Status::Pending),
             expires_at: Set(expires_at),
             created_at: Set(now),
-            invited_by: Set(Some(user_id.to_owned())),
+            invited_by: Set(actor.user_id().map(str::to_owned)),
             accepted_at: Set(None),
             revoked_at: Set(None),
         }
@@ -393,7 +398,7 @@ pub async fn invite(
         record(
             &txn,
             workspace_id,
-            Some(user_id),
+            Some(&actor),
             "member.invited",
             &row.id,
             Changes::default()
@@ -430,7 +435,7 @@ async fn member_by_email(
 /// The invitation and the actor's locked membership of its workspace.
 async fn manageable(
     db: &impl ConnectionTrait,
-    user_id: &str,
+    caller: &Principal,
     id: &str,
 ) -> AppResult<(Membership, invitation::Model)> {
     let id = id_arg("id", id)?;
@@ -438,7 +443,7 @@ async fn manageable(
         .one(db)
         .await?
         .ok_or(AppError::NotFound("invitation"))?;
-    let actor = locked_membership(db, &found.workspace_id, user_id)
+    let actor = crate::access::load::locked(db, &found.workspace_id, caller)
         .await
         .map_err(|e| match e {
             AppError::NotFound(_) => AppError::NotFound("invitation"),
@@ -453,9 +458,13 @@ async fn manageable(
     Ok((actor, found))
 }
 
-pub async fn resend(state: &AppState, user_id: &str, id: &str) -> AppResult<invitation::Model> {
+pub async fn resend(
+    state: &AppState,
+    caller: &Principal,
+    id: &str,
+) -> AppResult<invitation::Model> {
     let txn = begin_write(&state.db).await?;
-    let (actor, before) = manageable(&txn, user_id, id).await?;
+    let (actor, before) = manageable(&txn, caller, id).await?;
     // Reissuing a link grants again what it carries.
     let grant = JoinAs {
         role: before.role,
@@ -489,7 +498,7 @@ pub async fn resend(state: &AppState, user_id: &str, id: &str) -> AppResult<invi
     row.expires_at = Set(expires_at);
     row.status = Set(Status::Pending);
     let updated = row.update(&txn).await?;
-    let inviter = inviter_name(&txn, user_id).await?;
+    let inviter = inviter_name(&txn, &actor).await?;
     queue_mail(
         &txn,
         state,
@@ -503,7 +512,7 @@ pub async fn resend(state: &AppState, user_id: &str, id: &str) -> AppResult<invi
     record(
         &txn,
         actor.workspace_id(),
-        Some(user_id),
+        Some(&actor),
         "invitation.resent",
         &updated.id,
         Changes::default()
@@ -524,9 +533,13 @@ pub async fn resend(state: &AppState, user_id: &str, id: &str) -> AppResult<invi
     Ok(updated)
 }
 
-pub async fn revoke(state: &AppState, user_id: &str, id: &str) -> AppResult<invitation::Model> {
+pub async fn revoke(
+    state: &AppState,
+    caller: &Principal,
+    id: &str,
+) -> AppResult<invitation::Model> {
     let txn = begin_write(&state.db).await?;
-    let (actor, before) = manageable(&txn, user_id, id).await?;
+    let (actor, before) = manageable(&txn, caller, id).await?;
     let updated = match before.status {
         Status::Accepted => return Err(AppError::Conflict("this invitation was accepted".into())),
         Status::Revoked => before,
@@ -538,7 +551,7 @@ pub async fn revoke(state: &AppState, user_id: &str, id: &str) -> AppResult<invi
             record(
                 &txn,
                 actor.workspace_id(),
-                Some(user_id),
+                Some(&actor),
                 "invitation.revoked",
                 &updated.id,
                 Changes::default().field(
@@ -635,7 +648,7 @@ pub async fn accept(
     };
 
     let txn = begin_write(&state.db).await?;
-    let workspace = workspaces::service::lock(&txn, &found.workspace_id).await?;
+    let workspace = crate::access::load::lock_workspace(&txn, &found.workspace_id).await?;
     let found = invitation::Entity::find_by_id(&found.id)
         .one(&txn)
         .await?

@@ -18,7 +18,7 @@ use futures_util::{Stream, StreamExt};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use tokio::sync::broadcast::{self, error::RecvError};
 
-use crate::access::{Access, Capability, Redaction, requires};
+use crate::access::{Access, Capability, Principal, Redaction, requires};
 use crate::activity::ActivityEvent;
 use crate::activity::service::parse_cursor;
 use crate::auth::{Identity, User};
@@ -103,15 +103,11 @@ impl WorkroomEvent {
     }
 }
 
-fn identity(ctx: &Context<'_>) -> AppResult<(String, Option<i64>)> {
-    let identity = ctx
-        .data_opt::<Identity>()
-        .filter(|i| i.user_id.is_some())
-        .ok_or(AppError::Unauthenticated("sign in first"))?;
-    Ok((
-        identity.user_id.clone().unwrap_or_default(),
-        identity.expires_at,
-    ))
+/// The caller, and when its access token expires (keys do not).
+async fn identity(ctx: &Context<'_>) -> AppResult<(Principal, Option<i64>)> {
+    let principal = ctx.caller().await?;
+    let expires_at = ctx.data_opt::<Identity>().and_then(|i| i.expires_at);
+    Ok((principal, expires_at))
 }
 
 #[derive(Default)]
@@ -138,7 +134,7 @@ impl LiveSubscription {
         after: Option<String>,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<ActivityEvent>> + use<>>
     {
-        let (user_id, expires_at) = identity(ctx)?;
+        let (principal, expires_at) = identity(ctx).await?;
         let workspace_id = id_arg("workspaceId", &workspace_id)?;
         let viewer = ctx.membership(workspace_id).await?;
         viewer.require(Capability::ReadActivity)?;
@@ -146,7 +142,7 @@ impl LiveSubscription {
             Some(cursor) => Some(known_cursor(ctx, workspace_id, &cursor).await?),
             None => None,
         };
-        let watch = Watch::start(ctx.state().clone(), viewer, user_id, after, expires_at).await?;
+        let watch = Watch::start(ctx.state().clone(), viewer, principal, after, expires_at).await?;
         // Over a WebSocket the connection delivers shared payloads itself.
         let watch = match ctx.data_opt::<Handoff>() {
             Some(handoff) => handoff.offer(watch),
@@ -173,7 +169,7 @@ impl LiveSubscription {
         #[graphql(desc = "The workroom's id.")] workroom_id: ID,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<WorkroomEvent>> + use<>>
     {
-        let (user_id, expires_at) = identity(ctx)?;
+        let (principal, expires_at) = identity(ctx).await?;
         let workroom_id = id_arg("workroomId", &workroom_id)?.to_owned();
         let room = workrooms::service::find(ctx.db(), &workroom_id).await?;
         let viewer = ctx
@@ -184,7 +180,7 @@ impl LiveSubscription {
         let state = ctx.state().clone();
         let me = ctx.current_user().await?;
         let presence_rx = state.hub.presence().subscribe(&workroom_id);
-        let watch = Watch::start(state.clone(), viewer, user_id, None, expires_at).await?;
+        let watch = Watch::start(state.clone(), viewer, principal, None, expires_at).await?;
         let viewing = Viewing::start(state, workroom_id.clone(), me).await?;
         let room_watch = RoomWatch {
             access: watch.viewer.workroom_access(&workroom_id),

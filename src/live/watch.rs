@@ -12,10 +12,9 @@ use entity::activity_event;
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::time::{Instant, Sleep};
 
-use crate::access::{Access, Area, Membership, Redaction, WorkroomScope};
+use crate::access::{Access, Area, Membership, Principal, Redaction, WorkroomScope};
 use crate::error::{AppError, AppResult};
 use crate::events::{FeedEvent, read_range};
-use crate::members;
 use crate::state::AppState;
 
 const CATCH_UP_BATCH: u64 = 500;
@@ -56,7 +55,9 @@ pub enum Step {
 
 pub struct Watch {
     state: AppState,
-    user_id: String,
+    principal: Principal,
+    /// For a key: revoked keys' ids, to end the watch when it is one.
+    revocations: Option<broadcast::Receiver<Arc<str>>>,
     pub viewer: Membership,
     rx: broadcast::Receiver<Arc<FeedEvent>>,
     /// The newest `seq` already judged.
@@ -76,7 +77,7 @@ impl Watch {
     pub async fn start(
         state: AppState,
         viewer: Membership,
-        user_id: String,
+        principal: Principal,
         after: Option<i64>,
         expires_at: Option<i64>,
     ) -> AppResult<Self> {
@@ -85,9 +86,11 @@ impl Watch {
             Some(after) => (after, after < position),
             None => (position, false),
         };
+        let revocations = principal.key().map(|_| state.hub.revocations());
         Ok(Self {
             state,
-            user_id,
+            principal,
+            revocations,
             viewer,
             rx,
             sent,
@@ -159,6 +162,19 @@ impl Watch {
                     None => std::future::pending().await,
                 }
             };
+            let key_id = self.principal.key().map(|k| k.id.clone());
+            let revoked = async {
+                match (self.revocations.as_mut(), key_id) {
+                    (Some(rx), Some(id)) => loop {
+                        match rx.recv().await {
+                            Ok(revoked) if *revoked == *id => return,
+                            Ok(_) | Err(RecvError::Lagged(_)) => continue,
+                            Err(RecvError::Closed) => std::future::pending::<()>().await,
+                        }
+                    },
+                    _ => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 biased;
                 received = self.rx.recv() => match received {
@@ -172,6 +188,9 @@ impl Watch {
                     Err(RecvError::Closed) => return None,
                 },
                 () = expired => return Some(Err(expired_token())),
+                () = revoked => {
+                    return Some(Err(AppError::Unauthenticated("this API key was revoked")));
+                }
             }
         }
     }
@@ -204,15 +223,15 @@ impl Watch {
             // A member limited to selected workrooms is given the ones it
             // makes, without a membership event.
             let made_by_me = event.model.action == "workroom.created"
-                && event.model.actor_id.as_deref() == Some(self.user_id.as_str())
+                && event.model.actor_id.as_deref() == self.viewer.user_id()
                 && matches!(self.viewer.effective.scope(), WorkroomScope::Selected(_));
             let reload = changes_access(&event.model.action) || made_by_me;
             if reload {
                 self.pending = Some(event.clone());
-                let reloaded = Box::pin(members::service::visible_membership(
+                let reloaded = Box::pin(crate::access::load::visible(
                     &self.state.db,
                     self.viewer.workspace_id(),
-                    &self.user_id,
+                    &self.principal,
                 ))
                 .await;
                 self.pending = None;

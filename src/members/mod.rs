@@ -246,7 +246,7 @@ impl MemberMutation {
         )]
         role: Role,
     ) -> AppResult<Member> {
-        service::change_role(ctx.db(), ctx.user_id()?, &member_id, role.into()).await
+        service::change_role(ctx.db(), &ctx.caller().await?, &member_id, role.into()).await
     }
 
     /// Gives a member a custom role of the workspace.
@@ -257,7 +257,7 @@ impl MemberMutation {
         #[graphql(desc = "The member's id.")] member_id: ID,
         #[graphql(desc = "The id of a custom role of the member's workspace.")] role_id: ID,
     ) -> AppResult<Member> {
-        service::assign_role(ctx.db(), ctx.user_id()?, &member_id, &role_id).await
+        service::assign_role(ctx.db(), &ctx.caller().await?, &member_id, &role_id).await
     }
 
     /// Sets a member's own area overrides and workroom access.
@@ -267,7 +267,7 @@ impl MemberMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The member's id and the scopes to set.")] input: SetMemberAccessInput,
     ) -> AppResult<Member> {
-        service::set_access(ctx.db(), ctx.user_id()?, input).await
+        service::set_access(ctx.db(), &ctx.caller().await?, input).await
     }
 
     /// Removes a member; access ends with the next request.
@@ -278,7 +278,7 @@ impl MemberMutation {
         #[graphql(desc = "The member's id; not the caller's own (use `leaveWorkspace`).")]
         member_id: ID,
     ) -> AppResult<Member> {
-        service::remove(ctx.db(), ctx.user_id()?, &member_id).await
+        service::remove(ctx.db(), &ctx.caller().await?, &member_id).await
     }
 
     /// Bans a member: it can no longer act or be invited until unbanned.
@@ -288,7 +288,7 @@ impl MemberMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The member's id; not the caller's own.")] member_id: ID,
     ) -> AppResult<Member> {
-        service::set_banned(ctx.db(), ctx.user_id()?, &member_id, true).await
+        service::set_banned(ctx.db(), &ctx.caller().await?, &member_id, true).await
     }
 
     /// Lifts a ban; the member takes a seat again.
@@ -299,7 +299,7 @@ impl MemberMutation {
         #[graphql(desc = "The member's id; it needs a free seat (SEAT_LIMIT_REACHED).")]
         member_id: ID,
     ) -> AppResult<Member> {
-        service::set_banned(ctx.db(), ctx.user_id()?, &member_id, false).await
+        service::set_banned(ctx.db(), &ctx.caller().await?, &member_id, false).await
     }
 
     /// Leaves a workspace; the owner must transfer ownership first.
@@ -310,7 +310,7 @@ impl MemberMutation {
         #[graphql(desc = "The workspace's id.")] workspace_id: ID,
     ) -> AppResult<bool> {
         let id = id_arg("workspaceId", &workspace_id)?;
-        service::leave(ctx.db(), ctx.user_id()?, id).await?;
+        service::leave(ctx.db(), &ctx.caller().await?, id).await?;
         Ok(true)
     }
 
@@ -325,7 +325,7 @@ impl MemberMutation {
     ) -> AppResult<Workspace> {
         let id = id_arg("workspaceId", &workspace_id)?;
         let viewer =
-            service::transfer_ownership(ctx.db(), ctx.user_id()?, id, &to_member_id).await?;
+            service::transfer_ownership(ctx.db(), &ctx.caller().await?, id, &to_member_id).await?;
         Ok(Workspace { viewer })
     }
 }

@@ -14,6 +14,7 @@ use sea_orm::{
 use serde_json::Value;
 
 use super::{Member, MemberConnection, SetMemberAccessInput};
+use crate::access::Principal;
 use crate::access::{
     Access, Area, AreaMap, Capability, Effective, Membership, WorkroomMap, can_manage_role,
     to_json, within_own_access, within_reach,
@@ -24,78 +25,6 @@ use crate::db::begin_write;
 use crate::error::{AppError, AppResult};
 use crate::graphql::{PageInfo, id_arg};
 use crate::workspaces;
-
-/// Whether a membership lets its holder into the workspace: banned members
-/// are refused; a deleted workspace admits its owner alone.
-fn admit(workspace: &workspace::Model, member: &member::Model) -> AppResult<()> {
-    if member.status == MemberStatus::Banned {
-        return Err(AppError::Forbidden("you are banned from this workspace"));
-    }
-    if workspace.deleted_at.is_some() && member.role != DbRole::Owner {
-        return Err(AppError::WorkspaceDeleted);
-    }
-    Ok(())
-}
-
-async fn find_member(
-    db: &impl ConnectionTrait,
-    workspace_id: &str,
-    user_id: &str,
-) -> AppResult<Option<member::Model>> {
-    Ok(member::Entity::find()
-        .filter(member::Column::WorkspaceId.eq(workspace_id))
-        .filter(member::Column::UserId.eq(user_id))
-        .one(db)
-        .await?)
-}
-
-async fn custom_role_of(
-    db: &impl ConnectionTrait,
-    member: &member::Model,
-) -> AppResult<Option<custom_role::Model>> {
-    match &member.custom_role_id {
-        Some(id) => Ok(custom_role::Entity::find_by_id(id).one(db).await?),
-        None => Ok(None),
-    }
-}
-
-async fn membership_of(
-    db: &impl ConnectionTrait,
-    workspace: workspace::Model,
-    user_id: &str,
-) -> AppResult<Membership> {
-    let member = find_member(db, &workspace.id, user_id)
-        .await?
-        .ok_or(AppError::NotFound("workspace"))?;
-    admit(&workspace, &member)?;
-    let custom_role = custom_role_of(db, &member).await?;
-    Ok(Membership::new(workspace, member, custom_role))
-}
-
-/// The caller's membership of a workspace, read without locks. NOT_FOUND
-/// unless the caller belongs to it.
-pub async fn visible_membership(
-    db: &impl ConnectionTrait,
-    workspace_id: &str,
-    user_id: &str,
-) -> AppResult<Membership> {
-    let workspace = workspace::Entity::find_by_id(workspace_id)
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound("workspace"))?;
-    membership_of(db, workspace, user_id).await
-}
-
-/// Inside a write transaction: locks the workspace, then reads the caller's
-/// membership. NOT_FOUND unless the caller belongs to it.
-pub async fn locked_membership(
-    db: &impl ConnectionTrait,
-    workspace_id: &str,
-    user_id: &str,
-) -> AppResult<Membership> {
-    let workspace = workspaces::service::lock(db, workspace_id).await?;
-    membership_of(db, workspace, user_id).await
-}
 
 /// Active members, the seats in use.
 pub async fn count_active(db: &impl ConnectionTrait, workspace_id: &str) -> AppResult<u64> {
@@ -137,7 +66,7 @@ pub async fn add_member(
     role: DbRole,
 ) -> AppResult<member::Model> {
     let txn = begin_write(db).await?;
-    let workspace = workspaces::service::lock(&txn, workspace_id).await?;
+    let workspace = crate::access::load::lock_workspace(&txn, workspace_id).await?;
     let member = join(&txn, &workspace, user_id, JoinAs::role(role), 0).await?;
     txn.commit().await?;
     Ok(member)
@@ -162,7 +91,7 @@ pub async fn join(
             "ownership is only ever transferred",
         ));
     }
-    if let Some(existing) = find_member(db, &workspace.id, user_id).await? {
+    if let Some(existing) = crate::access::load::find_member(db, &workspace.id, user_id).await? {
         return Err(if existing.status == MemberStatus::Banned {
             AppError::Forbidden("banned from this workspace")
         } else {
@@ -186,16 +115,15 @@ pub async fn join(
     .await?;
     activity::service::record(
         db,
-        NewEvent {
-            workspace_id: &workspace.id,
-            actor_id: Some(user_id),
-            action: "member.joined",
-            area: Area::Members,
-            target_type: "member",
-            target_id: Some(&member.id),
-            workroom_id: None,
-            changes: Changes::default().created("role", how.role.to_value()),
-        },
+        NewEvent::of_person(
+            &workspace.id,
+            Some(user_id),
+            "member.joined",
+            Area::Members,
+            "member",
+            Some(&member.id),
+        )
+        .with(Changes::default().created("role", how.role.to_value())),
     )
     .await?;
     Ok(member)
@@ -319,7 +247,7 @@ pub async fn page(
 /// membership of its workspace. NOT_FOUND unless the actor belongs there.
 async fn actor_and_target(
     db: &impl ConnectionTrait,
-    user_id: &str,
+    caller: &Principal,
     member_id: &str,
 ) -> AppResult<(Membership, member::Model)> {
     let member_id = id_arg("memberId", member_id)?;
@@ -327,7 +255,7 @@ async fn actor_and_target(
         .one(db)
         .await?
         .ok_or(AppError::NotFound("member"))?;
-    let actor = locked_membership(db, &target.workspace_id, user_id)
+    let actor = crate::access::load::locked(db, &target.workspace_id, caller)
         .await
         .map_err(|e| match e {
             AppError::NotFound(_) => AppError::NotFound("member"),
@@ -375,7 +303,7 @@ pub async fn ensure_within_reach(
     actor: &Membership,
     result: &member::Model,
 ) -> AppResult<()> {
-    let custom_role = custom_role_of(db, result).await?;
+    let custom_role = crate::access::load::custom_role_of(db, result).await?;
     let effective = Effective::compute(&actor.workspace, result, custom_role.as_ref());
     if within_reach(actor, &effective) {
         Ok(())
@@ -403,12 +331,12 @@ pub fn would_be(workspace_id: &str, how: &JoinAs) -> member::Model {
 /// Gives a member a built-in role (and drops any custom role).
 pub async fn change_role(
     db: &DatabaseConnection,
-    user_id: &str,
+    caller: &Principal,
     member_id: &str,
     role: DbRole,
 ) -> AppResult<Member> {
     let txn = begin_write(db).await?;
-    let (actor, target) = actor_and_target(&txn, user_id, member_id).await?;
+    let (actor, target) = actor_and_target(&txn, caller, member_id).await?;
     actor.require(Capability::ChangeMemberRole)?;
     if role == DbRole::Owner {
         return Err(AppError::bad_input(
@@ -420,7 +348,7 @@ pub async fn change_role(
     if !can_manage_role(&actor, target.role, role) {
         return Err(AppError::Forbidden("nobody grants a role above their own"));
     }
-    if target.user_id == actor.user_id() && role != DbRole::Admin {
+    if Some(target.user_id.as_str()) == actor.user_id() && role != DbRole::Admin {
         return Err(AppError::Forbidden(
             "you cannot demote yourself below ADMIN",
         ));
@@ -444,12 +372,12 @@ pub async fn change_role(
 /// Gives a member a custom role.
 pub async fn assign_role(
     db: &DatabaseConnection,
-    user_id: &str,
+    caller: &Principal,
     member_id: &str,
     role_id: &str,
 ) -> AppResult<Member> {
     let txn = begin_write(db).await?;
-    let (actor, target) = actor_and_target(&txn, user_id, member_id).await?;
+    let (actor, target) = actor_and_target(&txn, caller, member_id).await?;
     actor.require(Capability::AssignRole)?;
     let role = custom_role::Entity::find_by_id(id_arg("roleId", role_id)?)
         .one(&txn)
@@ -457,7 +385,7 @@ pub async fn assign_role(
         .filter(|r| r.workspace_id == actor.workspace_id())
         .ok_or(AppError::NotFound("role"))?;
     ensure_may_act_on(&actor, &target)?;
-    if target.user_id == actor.user_id() {
+    if Some(target.user_id.as_str()) == actor.user_id() {
         return Err(AppError::Forbidden(
             "you cannot demote yourself below ADMIN",
         ));
@@ -537,11 +465,11 @@ pub async fn checked_workrooms(
 /// Sets a member's own scopes: area overrides and workroom access.
 pub async fn set_access(
     db: &DatabaseConnection,
-    user_id: &str,
+    caller: &Principal,
     input: SetMemberAccessInput,
 ) -> AppResult<Member> {
     let txn = begin_write(db).await?;
-    let (actor, target) = actor_and_target(&txn, user_id, &input.member_id).await?;
+    let (actor, target) = actor_and_target(&txn, caller, &input.member_id).await?;
     actor.require(Capability::SetMemberAccess)?;
     ensure_may_act_on(&actor, &target)?;
     let mut row = target.clone().into_active_model();
@@ -585,11 +513,15 @@ pub async fn set_access(
 }
 
 /// Removes a member at once; what they wrote and the audit trail stay.
-pub async fn remove(db: &DatabaseConnection, user_id: &str, member_id: &str) -> AppResult<Member> {
+pub async fn remove(
+    db: &DatabaseConnection,
+    caller: &Principal,
+    member_id: &str,
+) -> AppResult<Member> {
     let txn = begin_write(db).await?;
-    let (actor, target) = actor_and_target(&txn, user_id, member_id).await?;
+    let (actor, target) = actor_and_target(&txn, caller, member_id).await?;
     actor.require(Capability::RemoveMember)?;
-    if target.user_id == actor.user_id() {
+    if Some(target.user_id.as_str()) == actor.user_id() {
         return Err(AppError::bad_input(
             "memberId",
             "use leaveWorkspace to leave",
@@ -614,14 +546,14 @@ pub async fn remove(db: &DatabaseConnection, user_id: &str, member_id: &str) -> 
 /// cannot be invited again until unbanned.
 pub async fn set_banned(
     db: &DatabaseConnection,
-    user_id: &str,
+    caller: &Principal,
     member_id: &str,
     banned: bool,
 ) -> AppResult<Member> {
     let txn = begin_write(db).await?;
-    let (actor, target) = actor_and_target(&txn, user_id, member_id).await?;
+    let (actor, target) = actor_and_target(&txn, caller, member_id).await?;
     actor.require(Capability::BanMember)?;
-    if target.user_id == actor.user_id() {
+    if Some(target.user_id.as_str()) == actor.user_id() {
         return Err(AppError::bad_input("memberId", "you cannot ban yourself"));
     }
     ensure_may_act_on(&actor, &target)?;
@@ -650,24 +582,22 @@ pub async fn set_banned(
 }
 
 /// Leaves a workspace; the owner must transfer ownership first.
-pub async fn leave(db: &DatabaseConnection, user_id: &str, workspace_id: &str) -> AppResult<()> {
+pub async fn leave(
+    db: &DatabaseConnection,
+    caller: &Principal,
+    workspace_id: &str,
+) -> AppResult<()> {
     let txn = begin_write(db).await?;
-    let actor = locked_membership(&txn, workspace_id, user_id).await?;
+    let actor = crate::access::load::locked(&txn, workspace_id, caller).await?;
     actor.require(Capability::LeaveWorkspace)?;
     if actor.role() == DbRole::Owner {
         return Err(AppError::Forbidden(
             "the owner transfers ownership before leaving",
         ));
     }
-    actor.member.clone().delete(&txn).await?;
-    record_member_event(
-        &txn,
-        &actor,
-        "member.left",
-        &actor.member,
-        Changes::default(),
-    )
-    .await?;
+    let me = actor.own_member()?.clone();
+    me.clone().delete(&txn).await?;
+    record_member_event(&txn, &actor, "member.left", &me, Changes::default()).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -676,19 +606,20 @@ pub async fn leave(db: &DatabaseConnection, user_id: &str, workspace_id: &str) -
 /// ADMIN. The unique index on owners holds exactly one at every moment.
 pub async fn transfer_ownership(
     db: &DatabaseConnection,
-    user_id: &str,
+    caller: &Principal,
     workspace_id: &str,
     to_member_id: &str,
 ) -> AppResult<Membership> {
     let txn = begin_write(db).await?;
-    let actor = locked_membership(&txn, workspace_id, user_id).await?;
+    let actor = crate::access::load::locked(&txn, workspace_id, caller).await?;
     actor.require(Capability::TransferOwnership)?;
     let target = member::Entity::find_by_id(id_arg("toMemberId", to_member_id)?)
         .one(&txn)
         .await?
         .filter(|m| m.workspace_id == actor.workspace_id())
         .ok_or(AppError::NotFound("member"))?;
-    if target.id == actor.member.id {
+    let me = actor.own_member()?.clone();
+    if target.id == me.id {
         return Err(AppError::bad_input(
             "toMemberId",
             "you already own this workspace",
@@ -700,7 +631,7 @@ pub async fn transfer_ownership(
             "only an active member can own",
         ));
     }
-    let mut old = actor.member.clone().into_active_model();
+    let mut old = me.into_active_model();
     old.role = Set(DbRole::Admin);
     let old = old.update(&txn).await?;
     let mut new = target.clone().into_active_model();
@@ -721,7 +652,7 @@ pub async fn transfer_ownership(
         )
         .with(Changes::default().field(
             "ownerId",
-            actor.user_id().to_owned(),
+            actor.user_id().unwrap_or_default().to_owned(),
             target.user_id.clone(),
         )),
     )

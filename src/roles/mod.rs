@@ -112,7 +112,7 @@ impl RoleMutation {
         #[graphql(desc = "The workspace's id, and the new role's name and preset.")]
         input: CreateRoleInput,
     ) -> AppResult<CustomRole> {
-        service::create(ctx.db(), ctx.user_id()?, input)
+        service::create(ctx.db(), &ctx.caller().await?, input)
             .await
             .map(CustomRole)
     }
@@ -125,7 +125,7 @@ impl RoleMutation {
         #[graphql(desc = "The role's id and the fields to change; absent ones stay.")]
         input: UpdateRoleInput,
     ) -> AppResult<CustomRole> {
-        service::update(ctx.db(), ctx.user_id()?, input)
+        service::update(ctx.db(), &ctx.caller().await?, input)
             .await
             .map(CustomRole)
     }
@@ -137,7 +137,7 @@ impl RoleMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The custom role's id.")] id: ID,
     ) -> AppResult<CustomRole> {
-        service::delete(ctx.db(), ctx.user_id()?, &id)
+        service::delete(ctx.db(), &ctx.caller().await?, &id)
             .await
             .map(CustomRole)
     }

@@ -9,13 +9,14 @@ use sea_orm::{
 };
 
 use super::{CreateRoleInput, UpdateRoleInput};
+use crate::access::Principal;
 use crate::access::{Access, Area, AreaMap, Capability, Membership, WorkroomMap, to_json};
 use crate::activity::{self, Changes, NewEvent};
 use crate::auth::tokens::new_id;
 use crate::db::begin_write;
 use crate::error::{AppError, AppResult};
 use crate::graphql::id_arg;
-use crate::members::service::{checked_areas, checked_workrooms, locked_membership};
+use crate::members::service::{checked_areas, checked_workrooms};
 use crate::members::{AreaAccessInput, WorkroomAccessInput};
 
 pub const MAX_ROLES: u64 = 20;
@@ -98,7 +99,7 @@ async fn record(
 
 pub async fn create(
     db: &DatabaseConnection,
-    user_id: &str,
+    caller: &Principal,
     input: CreateRoleInput,
 ) -> AppResult<custom_role::Model> {
     let workspace_id = id_arg("workspaceId", &input.workspace_id)?;
@@ -111,7 +112,7 @@ pub async fn create(
         ));
     }
     let txn = begin_write(db).await?;
-    let actor = locked_membership(&txn, workspace_id, user_id).await?;
+    let actor = crate::access::load::locked(&txn, workspace_id, caller).await?;
     actor.require(Capability::ManageRoles)?;
     let areas = preset_areas(&actor, base, input.areas.as_deref().unwrap_or_default())?;
     let workrooms = preset_workrooms(
@@ -155,7 +156,7 @@ pub async fn create(
 
 async fn find_locked(
     db: &impl ConnectionTrait,
-    user_id: &str,
+    caller: &Principal,
     id: &str,
 ) -> AppResult<(Membership, custom_role::Model)> {
     let id = id_arg("id", id)?;
@@ -163,7 +164,7 @@ async fn find_locked(
         .one(db)
         .await?
         .ok_or(AppError::NotFound("role"))?;
-    let actor = locked_membership(db, &role.workspace_id, user_id)
+    let actor = crate::access::load::locked(db, &role.workspace_id, caller)
         .await
         .map_err(|e| match e {
             AppError::NotFound(_) => AppError::NotFound("role"),
@@ -175,12 +176,12 @@ async fn find_locked(
 
 pub async fn update(
     db: &DatabaseConnection,
-    user_id: &str,
+    caller: &Principal,
     input: UpdateRoleInput,
 ) -> AppResult<custom_role::Model> {
     let name = input.name.as_deref().map(clean_name).transpose()?;
     let txn = begin_write(db).await?;
-    let (actor, before) = find_locked(&txn, user_id, &input.id).await?;
+    let (actor, before) = find_locked(&txn, caller, &input.id).await?;
     let mut row = before.clone().into_active_model();
     let mut changes = Changes::default();
     if let Some(name) = name {
@@ -217,11 +218,11 @@ pub async fn update(
 
 pub async fn delete(
     db: &DatabaseConnection,
-    user_id: &str,
+    caller: &Principal,
     id: &str,
 ) -> AppResult<custom_role::Model> {
     let txn = begin_write(db).await?;
-    let (actor, role) = find_locked(&txn, user_id, id).await?;
+    let (actor, role) = find_locked(&txn, caller, id).await?;
     role.clone().delete(&txn).await?;
     record(
         &txn,

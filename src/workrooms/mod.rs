@@ -147,7 +147,7 @@ impl WorkroomMutation {
         #[graphql(desc = "The workspace's id, and the new workroom's name and description.")]
         input: CreateWorkroomInput,
     ) -> AppResult<Workroom> {
-        service::create(ctx.db(), ctx.user_id()?, input).await
+        service::create(ctx.db(), &ctx.caller().await?, input).await
     }
 
     /// Members change the workrooms they made; admins and the owner change any.
@@ -158,6 +158,6 @@ impl WorkroomMutation {
         #[graphql(desc = "The workroom's id and the fields to change; absent ones stay.")]
         input: UpdateWorkroomInput,
     ) -> AppResult<Workroom> {
-        service::update(ctx.db(), ctx.user_id()?, input).await
+        service::update(ctx.db(), &ctx.caller().await?, input).await
     }
 }

@@ -8,6 +8,7 @@ use sea_orm::{
 };
 
 use super::{CreateWorkroomInput, UpdateWorkroomInput, Workroom};
+use crate::access::Principal;
 use crate::access::{
     Access, Area, Capability, Membership, WorkroomScope, can_edit_created_by, to_json, workroom_map,
 };
@@ -16,7 +17,6 @@ use crate::auth::tokens::new_id;
 use crate::db::begin_write;
 use crate::error::{AppError, AppResult};
 use crate::graphql::id_arg;
-use crate::members;
 
 const NAME_MAX: usize = 120;
 const DESCRIPTION_MAX: usize = 2000;
@@ -75,7 +75,7 @@ fn clean_description(raw: String) -> AppResult<Option<String>> {
 
 pub async fn create(
     db: &DatabaseConnection,
-    user_id: &str,
+    caller: &Principal,
     input: CreateWorkroomInput,
 ) -> AppResult<Workroom> {
     let workspace_id = id_arg("workspaceId", &input.workspace_id)?;
@@ -87,14 +87,14 @@ pub async fn create(
         .flatten();
 
     let txn = begin_write(db).await?;
-    let viewer = members::service::locked_membership(&txn, workspace_id, user_id).await?;
+    let viewer = crate::access::load::locked(&txn, workspace_id, caller).await?;
     viewer.require(Capability::CreateWorkroom)?;
     let model = workroom::ActiveModel {
         id: Set(new_id()),
         workspace_id: Set(workspace_id.to_owned()),
         name: Set(name),
         description: Set(description),
-        created_by: Set(Some(user_id.to_owned())),
+        created_by: Set(viewer.user_id().map(str::to_owned)),
         created_at: Set(Utc::now()),
     }
     .insert(&txn)
@@ -102,16 +102,15 @@ pub async fn create(
     let viewer = grant_to_creator(&txn, viewer, &model.id).await?;
     activity::service::record(
         &txn,
-        NewEvent {
-            workspace_id,
-            actor_id: Some(user_id),
-            action: "workroom.created",
-            area: Area::Projects,
-            target_type: "workroom",
-            target_id: Some(&model.id),
-            workroom_id: Some(&model.id),
-            changes: Changes::default().created("name", model.name.clone()),
-        },
+        NewEvent::by(
+            &viewer,
+            "workroom.created",
+            Area::Projects,
+            "workroom",
+            &model.id,
+        )
+        .in_workroom(&model.id)
+        .with(Changes::default().created("name", model.name.clone())),
     )
     .await?;
     txn.commit().await?;
@@ -120,7 +119,7 @@ pub async fn create(
 
 pub async fn update(
     db: &DatabaseConnection,
-    user_id: &str,
+    caller: &Principal,
     input: UpdateWorkroomInput,
 ) -> AppResult<Workroom> {
     let id = id_arg("id", &input.id)?;
@@ -129,7 +128,7 @@ pub async fn update(
 
     let txn = begin_write(db).await?;
     let workspace_id = find(&txn, id).await?.workspace_id;
-    let viewer = members::service::locked_membership(&txn, &workspace_id, user_id)
+    let viewer = crate::access::load::locked(&txn, &workspace_id, caller)
         .await
         .map_err(as_workroom_not_found)?;
     ensure_visible(&viewer, id)?;
@@ -181,11 +180,15 @@ async fn grant_to_creator(
     if !matches!(viewer.effective.scope(), WorkroomScope::Selected(_)) {
         return Ok(viewer);
     }
-    let mut list = workroom_map(viewer.member.workroom_access.as_ref());
+    let Some(member) = viewer.member.clone() else {
+        return Ok(viewer);
+    };
+    let mut list = workroom_map(member.workroom_access.as_ref());
     list.insert(workroom_id.to_owned(), Access::Full);
-    let mut row = viewer.member.clone().into_active_model();
+    let all_workrooms = member.all_workrooms;
+    let mut row = member.into_active_model();
     row.workroom_access = Set(Some(to_json(&list)));
-    if viewer.member.all_workrooms.is_none() {
+    if all_workrooms.is_none() {
         // Keep the custom role's selection as this member's own from now on.
         if let Some(role) = &viewer.custom_role {
             let mut inherited = workroom_map(Some(&role.workroom_access));
@@ -195,9 +198,6 @@ async fn grant_to_creator(
         row.all_workrooms = Set(Some(false));
     }
     let member = row.update(db).await?;
-    Ok(Membership::new(
-        viewer.workspace,
-        member,
-        viewer.custom_role,
-    ))
+    let principal = viewer.principal.clone();
+    Ok(Membership::new(viewer.workspace, member, viewer.custom_role).held_by(&principal))
 }

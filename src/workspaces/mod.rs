@@ -135,11 +135,23 @@ impl Workspace {
         service::seats(ctx.db(), self.model()).await
     }
 
-    /// The caller's own membership.
+    /// The workspace's API keys, newest first, never with their secrets.
+    #[graphql(
+        guard = "Require::new(Capability::ReadApiKeys, &self.viewer)",
+        directive = requires::apply(Capability::ReadApiKeys)
+    )]
+    async fn api_keys(&self, ctx: &Context<'_>) -> AppResult<Option<Vec<crate::keys::ApiKey>>> {
+        crate::keys::of_workspace(ctx, self).await.map(Some)
+    }
+
+    /// The caller's own membership; null for a workspace API key.
     async fn viewer_member(&self, ctx: &Context<'_>) -> AppResult<Option<Member>> {
-        members::service::one(ctx.db(), self.model(), self.viewer.member.clone())
-            .await
-            .map(Some)
+        match self.viewer.member.clone() {
+            Some(member) => members::service::one(ctx.db(), self.model(), member)
+                .await
+                .map(Some),
+            None => Ok(None),
+        }
     }
 
     /// Members in joining order; `first` at most 100.
@@ -314,7 +326,7 @@ pub struct WorkspaceQuery;
 impl WorkspaceQuery {
     /// The caller's workspaces, deleted ones excluded.
     async fn workspaces(&self, ctx: &Context<'_>) -> AppResult<Vec<Workspace>> {
-        let user_id = ctx.user_id()?;
+        let user_id = &ctx.caller().await?;
         Ok(service::list_for_user(ctx.db(), user_id)
             .await?
             .into_iter()
@@ -366,7 +378,7 @@ impl WorkspaceMutation {
         #[graphql(desc = "The workspace's id and the fields to change; absent ones stay.")]
         input: UpdateWorkspaceInput,
     ) -> AppResult<Workspace> {
-        let viewer = service::update(ctx.db(), ctx.user_id()?, input).await?;
+        let viewer = service::update(ctx.db(), &ctx.caller().await?, input).await?;
         Ok(Workspace { viewer })
     }
 
@@ -381,7 +393,7 @@ impl WorkspaceMutation {
         confirm_name: String,
     ) -> AppResult<Workspace> {
         let id = id_arg("id", &id)?;
-        let viewer = service::delete(ctx.state(), ctx.user_id()?, id, &confirm_name).await?;
+        let viewer = service::delete(ctx.state(), &ctx.caller().await?, id, &confirm_name).await?;
         Ok(Workspace { viewer })
     }
 
@@ -396,7 +408,7 @@ impl WorkspaceMutation {
         id: ID,
     ) -> AppResult<Workspace> {
         let id = id_arg("id", &id)?;
-        let viewer = service::restore(ctx.db(), ctx.user_id()?, id).await?;
+        let viewer = service::restore(ctx.db(), &ctx.caller().await?, id).await?;
         Ok(Workspace { viewer })
     }
 
@@ -413,7 +425,7 @@ impl WorkspaceMutation {
     ) -> AppResult<Workspace> {
         let id = id_arg("workspaceId", &workspace_id)?;
         let viewer =
-            service::set_admins_manage_billing(ctx.db(), ctx.user_id()?, id, enabled).await?;
+            service::set_admins_manage_billing(ctx.db(), &ctx.caller().await?, id, enabled).await?;
         Ok(Workspace { viewer })
     }
 
@@ -432,7 +444,8 @@ impl WorkspaceMutation {
     ) -> AppResult<Workspace> {
         let id = id_arg("workspaceId", &workspace_id)?;
         let viewer =
-            service::set_hidden_navigation(ctx.db(), ctx.user_id()?, id, role.into(), keys).await?;
+            service::set_hidden_navigation(ctx.db(), &ctx.caller().await?, id, role.into(), keys)
+                .await?;
         Ok(Workspace { viewer })
     }
 
@@ -448,7 +461,7 @@ impl WorkspaceMutation {
         plan: Plan,
     ) -> AppResult<Workspace> {
         let id = id_arg("workspaceId", &workspace_id)?;
-        let viewer = service::change_plan(ctx.db(), ctx.user_id()?, id, plan.into()).await?;
+        let viewer = service::change_plan(ctx.db(), &ctx.caller().await?, id, plan.into()).await?;
         Ok(Workspace { viewer })
     }
 }

@@ -10,6 +10,7 @@ use sea_orm::{
 };
 
 use super::{CreateWorkspaceInput, Seats, UpdateWorkspaceInput};
+use crate::access::Principal;
 use crate::access::{Area, Capability, Membership};
 use crate::activity::{self, Changes, NewEvent};
 use crate::auth::tokens::{new_id, random_token};
@@ -41,14 +42,6 @@ pub fn seat_limit(plan: DbPlan) -> Option<u64> {
 /// (`SELECT … FOR UPDATE` on PostgreSQL; SQLite's write transactions are
 /// already exclusive). Every write to a workspace's data takes this lock
 /// first, so its invariants are checked and written by one writer at a time.
-pub async fn lock(db: &impl ConnectionTrait, id: &str) -> AppResult<workspace::Model> {
-    workspace::Entity::find_by_id(id)
-        .lock_exclusive()
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound("workspace"))
-}
-
 pub async fn seats(db: &impl ConnectionTrait, workspace: &workspace::Model) -> AppResult<Seats> {
     Ok(Seats {
         used: members::service::count_active(db, &workspace.id).await?,
@@ -81,7 +74,24 @@ pub async fn ensure_seats(
 }
 
 /// The user's active memberships of live workspaces, in joining order.
-pub async fn list_for_user(db: &DatabaseConnection, user_id: &str) -> AppResult<Vec<Membership>> {
+/// The workspaces a caller reaches: a person's (or a personal key's
+/// owner's, narrowed by the key), or a workspace key's one.
+pub async fn list_for_user(
+    db: &DatabaseConnection,
+    caller: &Principal,
+) -> AppResult<Vec<Membership>> {
+    if let Some(key) = caller.key()
+        && let Some(id) = &key.workspace_id
+    {
+        return Ok(crate::access::load::visible(db, id, caller)
+            .await
+            .ok()
+            .into_iter()
+            .collect());
+    }
+    let Some(user_id) = caller.person_id() else {
+        return Ok(Vec::new());
+    };
     let members = member::Entity::find()
         .filter(member::Column::UserId.eq(user_id))
         .filter(member::Column::Status.eq(MemberStatus::Active))
@@ -105,7 +115,7 @@ pub async fn list_for_user(db: &DatabaseConnection, user_id: &str) -> AppResult<
                 Some(id) => custom_role::Entity::find_by_id(id).one(db).await?,
                 None => None,
             };
-            found.push(Membership::new(workspace, member, custom_role));
+            found.push(Membership::new(workspace, member, custom_role).held_by(caller));
         }
     }
     Ok(found)
@@ -289,18 +299,19 @@ async fn insert_with_owner(
     let member = members::service::insert_owner(db, &workspace.id, &owner.id).await?;
     activity::service::record(
         db,
-        NewEvent {
-            workspace_id: &workspace.id,
-            actor_id: Some(&owner.id),
-            action: "workspace.created",
-            area: Area::General,
-            target_type: "workspace",
-            target_id: Some(&workspace.id),
-            workroom_id: None,
-            changes: Changes::default()
+        NewEvent::of_person(
+            &workspace.id,
+            Some(&owner.id),
+            "workspace.created",
+            Area::General,
+            "workspace",
+            Some(&workspace.id),
+        )
+        .with(
+            Changes::default()
                 .created("name", workspace.name.clone())
                 .created("slug", workspace.slug.clone()),
-        },
+        ),
     )
     .await?;
     Ok(Membership::new(workspace, member, None))
@@ -351,7 +362,7 @@ pub async fn create(
 
 pub async fn update(
     db: &DatabaseConnection,
-    user_id: &str,
+    caller: &Principal,
     input: UpdateWorkspaceInput,
 ) -> AppResult<Membership> {
     let id = id_arg("id", &input.id)?;
@@ -366,7 +377,7 @@ pub async fn update(
         .transpose()?;
 
     let txn = begin_write(db).await?;
-    let mut viewer = members::service::locked_membership(&txn, id, user_id).await?;
+    let mut viewer = crate::access::load::locked(&txn, id, caller).await?;
     viewer.require(Capability::UpdateWorkspace)?;
     let before = viewer.workspace.clone();
     let mut row = before.clone().into_active_model();
@@ -411,12 +422,12 @@ pub async fn update(
 
 pub async fn change_plan(
     db: &DatabaseConnection,
-    user_id: &str,
+    caller: &Principal,
     id: &str,
     plan: DbPlan,
 ) -> AppResult<Membership> {
     let txn = begin_write(db).await?;
-    let mut viewer = members::service::locked_membership(&txn, id, user_id).await?;
+    let mut viewer = crate::access::load::locked(&txn, id, caller).await?;
     viewer.require(Capability::ChangePlan)?;
     let before = viewer.workspace.plan;
     if before != plan {
@@ -455,13 +466,13 @@ pub async fn change_plan(
 /// once; its owner can restore it until `purge_after`.
 pub async fn delete(
     state: &AppState,
-    user_id: &str,
+    caller: &Principal,
     id: &str,
     confirm_name: &str,
 ) -> AppResult<Membership> {
     let confirm_name = text::single_line("confirmName", confirm_name)?;
     let txn = begin_write(&state.db).await?;
-    let viewer = members::service::locked_membership(&txn, id, user_id).await?;
+    let viewer = crate::access::load::locked(&txn, id, caller).await?;
     viewer.require(Capability::DeleteWorkspace)?;
     if confirm_name != viewer.workspace.name {
         return Err(AppError::bad_input(
@@ -486,9 +497,13 @@ pub async fn delete(
     Ok(viewer.with_workspace(workspace))
 }
 
-pub async fn restore(db: &DatabaseConnection, user_id: &str, id: &str) -> AppResult<Membership> {
+pub async fn restore(
+    db: &DatabaseConnection,
+    caller: &Principal,
+    id: &str,
+) -> AppResult<Membership> {
     let txn = begin_write(db).await?;
-    let viewer = members::service::locked_membership(&txn, id, user_id).await?;
+    let viewer = crate::access::load::locked(&txn, id, caller).await?;
     viewer.require(Capability::RestoreWorkspace)?;
     let Some(deleted_at) = viewer.workspace.deleted_at else {
         return Err(AppError::Conflict("this workspace is not deleted".into()));
@@ -544,12 +559,12 @@ pub async fn purge_expired(db: &DatabaseConnection) -> AppResult<u64> {
 
 pub async fn set_admins_manage_billing(
     db: &DatabaseConnection,
-    user_id: &str,
+    caller: &Principal,
     id: &str,
     enabled: bool,
 ) -> AppResult<Membership> {
     let txn = begin_write(db).await?;
-    let viewer = members::service::locked_membership(&txn, id, user_id).await?;
+    let viewer = crate::access::load::locked(&txn, id, caller).await?;
     viewer.require(Capability::ManageBillingSetting)?;
     let before = viewer.workspace.admins_manage_billing;
     let mut workspace = viewer.workspace.clone();
@@ -575,7 +590,7 @@ const MAX_NAV_KEYS: usize = 50;
 
 pub async fn set_hidden_navigation(
     db: &DatabaseConnection,
-    user_id: &str,
+    caller: &Principal,
     id: &str,
     role: DbRole,
     keys: Vec<String>,
@@ -617,7 +632,7 @@ pub async fn set_hidden_navigation(
         }
     }
     let txn = begin_write(db).await?;
-    let viewer = members::service::locked_membership(&txn, id, user_id).await?;
+    let viewer = crate::access::load::locked(&txn, id, caller).await?;
     viewer.require(Capability::ManageNavigation)?;
     let before = members::service::hidden_navigation(&viewer.workspace, role);
     let mut workspace = viewer.workspace.clone();

@@ -261,6 +261,22 @@ impl TestApp {
             })
     }
 
+    /// The first column of every row a query returns, as text.
+    pub async fn query_strings(&self, sql: &str) -> Vec<String> {
+        let db = Database::connect(self.database_url.as_str()).await.unwrap();
+        let rows = db
+            .query_all_raw(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                sql,
+            ))
+            .await
+            .unwrap();
+        db.close().await.ok();
+        rows.iter()
+            .map(|row| row.try_get_by_index::<String>(0).unwrap())
+            .collect()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }

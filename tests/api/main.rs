@@ -8,6 +8,7 @@ mod helpers;
 
 mod accounts;
 mod activity;
+mod api_keys;
 mod browser;
 mod concurrency;
 mod deletion;

@@ -256,6 +256,18 @@ fn rows() -> Vec<Row> {
             ADMINS,
         ),
         row(
+            "api_keys.read",
+            "list the workspace's API keys",
+            "query($ws: ID!) { workspace(id: $ws) { apiKeys { id } } }",
+            [OK, OK, OK, FORBIDDEN, NOT_FOUND],
+        ),
+        row(
+            "api_keys.manage",
+            "create a workspace API key",
+            "mutation($ws: ID!) { createApiKey(input: {workspaceId: $ws, name: \"CI\"}) { secret } }",
+            ADMINS,
+        ),
+        row(
             "navigation.manage",
             "hide navigation",
             "mutation($ws: ID!) { setHiddenNavigation(workspaceId: $ws, role: VIEWER, keys: [\"analytics\"]) { id } }",

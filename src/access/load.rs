@@ -1,0 +1,122 @@
+//! Loading what a caller may do in a workspace: the one place a principal
+//! becomes a `Membership`, read plainly or, inside a write, after locking
+//! the workspace.
+
+use chrono::Utc;
+use entity::enums::{MemberStatus, Role as DbRole};
+use entity::{api_key, custom_role, member, workspace};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+
+use super::{Membership, Principal};
+use crate::error::{AppError, AppResult};
+
+/// Locks a workspace row for the rest of the transaction: every write to a
+/// workspace's data takes this first, so writes to one workspace commit in
+/// order.
+pub async fn lock_workspace(db: &impl ConnectionTrait, id: &str) -> AppResult<workspace::Model> {
+    workspace::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("workspace"))
+}
+
+/// What the caller may do in a workspace, read without locks. NOT_FOUND
+/// unless the caller reaches it.
+pub async fn visible(
+    db: &impl ConnectionTrait,
+    workspace_id: &str,
+    caller: &Principal,
+) -> AppResult<Membership> {
+    let workspace = workspace::Entity::find_by_id(workspace_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("workspace"))?;
+    resolve(db, workspace, caller).await
+}
+
+/// Inside a write transaction: locks the workspace, then resolves the
+/// caller's membership. NOT_FOUND unless the caller reaches it.
+pub async fn locked(
+    db: &impl ConnectionTrait,
+    workspace_id: &str,
+    caller: &Principal,
+) -> AppResult<Membership> {
+    let workspace = lock_workspace(db, workspace_id).await?;
+    resolve(db, workspace, caller).await
+}
+
+async fn resolve(
+    db: &impl ConnectionTrait,
+    workspace: workspace::Model,
+    caller: &Principal,
+) -> AppResult<Membership> {
+    if let Principal::Key(key) = caller {
+        still_valid(db, &key.id).await?;
+        if key.workspace_id.is_some() {
+            if key.workspace_id.as_deref() != Some(workspace.id.as_str()) {
+                return Err(AppError::NotFound("workspace"));
+            }
+            if workspace.deleted_at.is_some() {
+                return Err(AppError::WorkspaceDeleted);
+            }
+            return Ok(Membership::for_workspace_key(workspace, key.clone()));
+        }
+    }
+    let user_id = caller.person_id().ok_or(AppError::NotFound("workspace"))?;
+    let member = find_member(db, &workspace.id, user_id)
+        .await?
+        .ok_or(AppError::NotFound("workspace"))?;
+    admit(&workspace, &member)?;
+    let custom_role = custom_role_of(db, &member).await?;
+    Ok(Membership::new(workspace, member, custom_role).held_by(caller))
+}
+
+/// A key revoked or expired since the request began acts no more.
+async fn still_valid(db: &impl ConnectionTrait, key_id: &str) -> AppResult<()> {
+    let key = api_key::Entity::find_by_id(key_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::Unauthenticated("this API key no longer exists"))?;
+    if key.revoked_at.is_some() {
+        return Err(AppError::Unauthenticated("this API key was revoked"));
+    }
+    if key.expires_at.is_some_and(|at| at <= Utc::now()) {
+        return Err(AppError::Unauthenticated("this API key has expired"));
+    }
+    Ok(())
+}
+
+/// Whether a membership lets its holder in: banned members are refused; a
+/// deleted workspace admits its owner alone.
+fn admit(workspace: &workspace::Model, member: &member::Model) -> AppResult<()> {
+    if member.status == MemberStatus::Banned {
+        return Err(AppError::Forbidden("you are banned from this workspace"));
+    }
+    if workspace.deleted_at.is_some() && member.role != DbRole::Owner {
+        return Err(AppError::WorkspaceDeleted);
+    }
+    Ok(())
+}
+
+pub async fn find_member(
+    db: &impl ConnectionTrait,
+    workspace_id: &str,
+    user_id: &str,
+) -> AppResult<Option<member::Model>> {
+    Ok(member::Entity::find()
+        .filter(member::Column::WorkspaceId.eq(workspace_id))
+        .filter(member::Column::UserId.eq(user_id))
+        .one(db)
+        .await?)
+}
+
+pub async fn custom_role_of(
+    db: &impl ConnectionTrait,
+    member: &member::Model,
+) -> AppResult<Option<custom_role::Model>> {
+    match &member.custom_role_id {
+        Some(id) => Ok(custom_role::Entity::find_by_id(id).one(db).await?),
+        None => Ok(None),
+    }
+}
