@@ -110,6 +110,14 @@ pub struct ConfigArgs {
     /// Whether those pages may send credentials (never with `*`).
     #[arg(long, env = "CORS_ALLOW_CREDENTIALS", default_value_t = false)]
     pub cors_allow_credentials: bool,
+    /// Requests one principal (person, API key, anonymous address) may make
+    /// in any minute.
+    #[arg(long, env = "RATE_LIMIT_PER_MINUTE", default_value_t = 600)]
+    pub rate_limit_per_minute: u32,
+    /// Requests all of one workspace's API keys together may make in any
+    /// minute.
+    #[arg(long, env = "WORKSPACE_RATE_LIMIT_PER_MINUTE", default_value_t = 3000)]
+    pub workspace_rate_limit_per_minute: u32,
     /// Distinct operation names that get a label of their own in the request
     /// latency histogram; later names count as `other`.
     #[arg(long, env = "METRICS_OPERATION_NAMES", default_value_t = crate::metrics::DEFAULT_OPERATION_NAMES)]
@@ -167,6 +175,10 @@ pub struct Config {
     pub origins: Origins,
     /// Operation names labelled on their own in `/metrics`.
     pub metrics_operation_names: usize,
+    /// Requests per minute per principal.
+    pub rate_limit_per_minute: u32,
+    /// Requests per minute per workspace, over its workspace keys.
+    pub workspace_rate_limit_per_minute: u32,
 }
 
 pub const MIN_SECRET_LEN: usize = 32;
@@ -207,6 +219,8 @@ impl Config {
             },
             origins: Origins::default(),
             metrics_operation_names: crate::metrics::DEFAULT_OPERATION_NAMES,
+            rate_limit_per_minute: 600,
+            workspace_rate_limit_per_minute: 3000,
         }
     }
 
@@ -266,6 +280,8 @@ impl Config {
         };
         config.origins = Origins::parse(&args.cors_allowed_origins, args.cors_allow_credentials)?;
         config.metrics_operation_names = args.metrics_operation_names;
+        config.rate_limit_per_minute = args.rate_limit_per_minute;
+        config.workspace_rate_limit_per_minute = args.workspace_rate_limit_per_minute;
         Ok(config)
     }
 }

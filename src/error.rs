@@ -37,6 +37,10 @@ pub enum AppError {
     EmailMismatch,
     #[error("{0}")]
     RateLimited(&'static str),
+    /// A request-rate limit: `extensions.retryAfter` and `Retry-After` say
+    /// when to try again.
+    #[error("too many requests; retry in {retry_after} s")]
+    TooManyRequests { retry_after: u64 },
     /// Apollo's persisted-query link retries with the query on this.
     #[error("PersistedQueryNotFound")]
     PersistedQueryNotFound,
@@ -71,7 +75,7 @@ impl AppError {
             Self::InvitationExpired => "INVITATION_EXPIRED",
             Self::InvitationRevoked => "INVITATION_REVOKED",
             Self::EmailMismatch => "EMAIL_MISMATCH",
-            Self::RateLimited(_) => "RATE_LIMITED",
+            Self::RateLimited(_) | Self::TooManyRequests { .. } => "RATE_LIMITED",
             Self::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
             Self::Internal(_) => "INTERNAL",
         }
@@ -113,6 +117,7 @@ impl From<AppError> for async_graphql::Error {
                     ext.set("limit", limit.map(Value::from).unwrap_or(Value::Null));
                     ext.set("requested", *requested);
                 }
+                AppError::TooManyRequests { retry_after } => ext.set("retryAfter", *retry_after),
                 _ => {}
             }
         })

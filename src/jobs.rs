@@ -9,6 +9,8 @@ use crate::{invitations, mail, workspaces};
 
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 const PURGE_EVERY: Duration = Duration::from_secs(24 * 3600);
+/// How often rate counts are shared between servers.
+const SHARE_EVERY: Duration = Duration::from_secs(1);
 
 pub fn spawn(state: &AppState) -> anyhow::Result<()> {
     state.hub.start();
@@ -24,6 +26,28 @@ pub fn spawn(state: &AppState) -> anyhow::Result<()> {
             tick.tick().await;
             if let Err(err) = invitations::service::sweep_all(&db).await {
                 tracing::warn!(error = %err, "sweeping expired invitations failed");
+            }
+            if let Err(err) = crate::http::idempotency::sweep(&db).await {
+                tracing::warn!(error = %err, "sweeping old idempotency keys failed");
+            }
+        }
+    });
+    // Rate counts shared between servers, and key usage added to its
+    // rollup.
+    let shared = state.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(SHARE_EVERY);
+        let mut ticks = 0u64;
+        loop {
+            tick.tick().await;
+            if let Err(err) = shared.limits.share(&shared.db).await {
+                tracing::warn!(error = %err, "sharing rate counts failed");
+            }
+            ticks += 1;
+            if ticks.is_multiple_of(10)
+                && let Err(err) = shared.key_usage.flush(&shared.db).await
+            {
+                tracing::warn!(error = %err, "adding key usage to the rollup failed");
             }
         }
     });

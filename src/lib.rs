@@ -12,6 +12,7 @@ pub mod http;
 pub mod invitations;
 pub mod jobs;
 pub mod keys;
+pub mod limits;
 pub mod live;
 pub mod mail;
 pub mod members;

@@ -31,6 +31,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Queries sent once with their hash, for automatic persisted queries.
     pub persisted: Arc<PersistedQueries>,
+    /// Request-rate limits per principal and per workspace.
+    pub limits: Arc<crate::limits::RateLimits>,
     /// API keys' request counts and `lastUsedAt` writes.
     pub key_usage: Arc<crate::keys::usage::KeyUsage>,
 }
@@ -38,6 +40,10 @@ pub struct AppState {
 impl AppState {
     pub fn new(mut db: DatabaseConnection, config: Config) -> Self {
         let metrics = Arc::new(Metrics::new(config.metrics_operation_names));
+        let limits = Arc::new(crate::limits::RateLimits::new(
+            config.rate_limit_per_minute,
+            config.workspace_rate_limit_per_minute,
+        ));
         let timed = metrics.clone();
         db.set_metric_callback(move |info| {
             timed.observe_statement(&info.statement.sql, info.elapsed);
@@ -63,6 +69,7 @@ impl AppState {
             metrics,
             persisted: Arc::new(PersistedQueries::new(PERSISTED_QUERY_BYTES)),
             key_usage: Arc::default(),
+            limits,
         }
     }
 }

@@ -8,6 +8,8 @@ mod m20261124_000002_team;
 mod m20261124_000003_live;
 mod m20261125_000001_invitation_mail_budget;
 mod m20261202_000001_api_keys;
+mod m20261202_000002_rate_counts;
+mod m20261202_000003_idempotency;
 
 pub struct Migrator;
 
@@ -20,6 +22,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000003_live::Migration),
             Box::new(m20261125_000001_invitation_mail_budget::Migration),
             Box::new(m20261202_000001_api_keys::Migration),
+            Box::new(m20261202_000002_rate_counts::Migration),
+            Box::new(m20261202_000003_idempotency::Migration),
         ]
     }
 }

@@ -4,6 +4,7 @@
 
 mod body;
 mod graphiql;
+pub mod idempotency;
 pub mod operation;
 pub mod origin;
 pub mod persisted;

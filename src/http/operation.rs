@@ -15,15 +15,15 @@ use async_graphql::parser::types::OperationType;
 use axum::Extension;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, RawQuery, State};
-use axum::http::header::{ACCEPT, ALLOW, CONTENT_TYPE};
+use axum::http::header::{ACCEPT, ALLOW, CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::body::read_body;
-use super::{HttpState, graphiql};
+use super::{HttpState, graphiql, idempotency};
 use crate::auth::Identity;
 use crate::auth::throttle::ClientAddr;
-use crate::error::{AppError, ensure_codes};
+use crate::error::{AppError, AppResult, ensure_codes};
 use crate::graphql::RequestCache;
 use crate::graphql::document::{Chosen, operation};
 
@@ -77,6 +77,28 @@ pub fn refusal(media: Media, status: StatusCode, code: &str, message: &str) -> R
     response
         .headers_mut()
         .insert(CONTENT_TYPE, media.content_type());
+    response
+}
+
+/// A request over its rate limit: RATE_LIMITED with `retryAfter`, and
+/// `Retry-After`; 200 under `application/json` (so that clients keep the
+/// code), 429 under `application/graphql-response+json`.
+fn too_many(media: Media, err: &AppError) -> Response {
+    let AppError::TooManyRequests { retry_after } = err else {
+        return refusal(media, StatusCode::OK, err.code(), &err.to_string());
+    };
+    let status = match media {
+        Media::Json => StatusCode::OK,
+        Media::GraphqlResponse => StatusCode::TOO_MANY_REQUESTS,
+    };
+    let body = serde_json::json!({ "errors": [{
+        "message": err.to_string(),
+        "extensions": { "code": err.code(), "retryAfter": retry_after },
+    }] });
+    let mut response = (status, body.to_string()).into_response();
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, media.content_type());
+    headers.insert(RETRY_AFTER, HeaderValue::from(*retry_after));
     response
 }
 
@@ -237,12 +259,102 @@ async fn run(
             return refusal(media, status, err.code(), &err.to_string());
         }
     };
+    let client = peer.map(|Extension(ConnectInfo(peer))| {
+        ClientAddr::resolve(peer.ip(), headers, &state.app.config.trusted_proxies)
+    });
+    let address = client.as_ref().map(|c| c.0.to_string());
+    if let Err(err) = state
+        .app
+        .limits
+        .admit(identity.principal.as_ref(), address.as_deref())
+    {
+        return too_many(media, &err);
+    }
+    let key = match idempotency::key_of(headers) {
+        Ok(Some(key)) if !by_get => Some(key),
+        Ok(_) => None,
+        Err(err) => return refusal(media, request_error(media), err.code(), &err.to_string()),
+    };
+    let claimed = match key {
+        Some(key) => match claim(state, &identity, &request, key).await {
+            Ok(Some(Claimed::Replay(response))) => return response,
+            Ok(Some(Claimed::Run(owner, key))) => Some((owner, key)),
+            Ok(None) => None,
+            Err(err) => return refusal(media, request_error(media), err.code(), &err.to_string()),
+        },
+        None => None,
+    };
+    let response = execute(state, request, identity, client, chosen, media, started).await;
+    let Some((owner, key)) = claimed else {
+        return response;
+    };
+    // Stored only when the mutation ran; a refusal gives the key back.
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let text = String::from_utf8_lossy(&bytes);
+    let stored = if parts.status == StatusCode::OK {
+        idempotency::finish(&state.app.db, &owner, &key, parts.status, &text).await
+    } else {
+        idempotency::release(&state.app.db, &owner, &key).await
+    };
+    if let Err(err) = stored {
+        tracing::warn!(error = %err, "an idempotent response could not be stored");
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+/// 400 under `application/graphql-response+json`, 200 under JSON.
+fn request_error(media: Media) -> StatusCode {
+    match media {
+        Media::Json => StatusCode::OK,
+        Media::GraphqlResponse => StatusCode::BAD_REQUEST,
+    }
+}
+
+enum Claimed {
+    Run(String, String),
+    Replay(Response),
+}
+
+/// For a mutation sent with an `Idempotency-Key`: claims the key, or finds
+/// the response to replay. None when the key does not apply (a query).
+async fn claim(
+    state: &HttpState,
+    identity: &Identity,
+    request: &async_graphql::Request,
+    key: String,
+) -> AppResult<Option<Claimed>> {
+    if !idempotency::applies(&request.query, request.operation_name.as_deref())? {
+        return Ok(None);
+    }
+    let owner = idempotency::owner(identity.principal.as_ref())?;
+    let hash = idempotency::request_hash(request);
+    Ok(Some(
+        match idempotency::claim(&state.app.db, &owner, &key, &hash).await? {
+            idempotency::Claim::Run => Claimed::Run(owner, key),
+            idempotency::Claim::Replay(response) => Claimed::Replay(response),
+        },
+    ))
+}
+
+/// Runs a request that passed every check, and answers it.
+#[allow(clippy::too_many_arguments)]
+async fn execute(
+    state: &HttpState,
+    request: async_graphql::Request,
+    identity: Identity,
+    client: Option<ClientAddr>,
+    chosen: Arc<Chosen>,
+    media: Media,
+    started: std::time::Instant,
+) -> Response {
     let mut request = request
         .data(identity)
         .data(RequestCache::default())
         .data(chosen.clone());
-    if let Some(Extension(ConnectInfo(peer))) = peer {
-        let client = ClientAddr::resolve(peer.ip(), headers, &state.app.config.trusted_proxies);
+    if let Some(client) = client {
         request = request.data(client);
     }
     let mut response = state.schema.execute(request).await;

@@ -165,6 +165,8 @@ impl TestApp {
         // The suite signs up hundreds of accounts from one address.
         config.sign_up_limit_per_hour = u32::MAX;
         config.sign_in_limit_per_minute = u32::MAX;
+        config.rate_limit_per_minute = u32::MAX;
+        config.workspace_rate_limit_per_minute = u32::MAX;
         config
     }
 
@@ -187,9 +189,17 @@ impl TestApp {
 
     /// Another server on the same database; it stops when the sender drops.
     pub async fn second_server(&self) -> (SocketAddr, oneshot::Sender<()>) {
-        let server = Server::build(self.config())
-            .await
-            .expect("second server starts");
+        self.second_server_with(|_| {}).await
+    }
+
+    /// Like `second_server`, with settings changed before it starts.
+    pub async fn second_server_with(
+        &self,
+        configure: impl Fn(&mut Config),
+    ) -> (SocketAddr, oneshot::Sender<()>) {
+        let mut config = self.config();
+        configure(&mut config);
+        let server = Server::build(config).await.expect("second server starts");
         let addr = server.local_addr().expect("bound address");
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(server.run(async {

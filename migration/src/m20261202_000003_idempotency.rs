@@ -1,0 +1,39 @@
+use sea_orm_migration::prelude::*;
+
+use crate::ddl;
+
+pub struct Migration;
+
+impl MigrationName for Migration {
+    fn name(&self) -> &str {
+        "m20261202_000003_idempotency"
+    }
+}
+
+/// Responses of mutations sent with an `Idempotency-Key`, per principal;
+/// `response` is null while the first request runs.
+const UP: &[&str] = &[
+    "CREATE TABLE idempotency_keys (
+        owner TEXT NOT NULL,
+        key TEXT NOT NULL,
+        request_hash TEXT NOT NULL,
+        status INTEGER,
+        response TEXT,
+        created_at {ts} NOT NULL,
+        PRIMARY KEY (owner, key)
+    )",
+    "CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at)",
+];
+
+const DOWN: &[&str] = &["DROP TABLE idempotency_keys"];
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        ddl::run(manager, UP).await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        ddl::run(manager, DOWN).await
+    }
+}

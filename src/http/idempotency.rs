@@ -1,0 +1,304 @@
+//! `Idempotency-Key` on mutations, as Stripe has it: the same key from the
+//! same principal within 24 hours replays the stored response without
+//! running the mutation again; the same key with another request is
+//! CONFLICT; of concurrent requests with one key the first runs and the
+//! others wait for its response. Kept in the database, so it holds across
+//! servers. Mutations that return a secret are never stored.
+
+use std::time::Duration;
+
+use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, Value};
+
+use crate::access::Principal;
+use crate::auth::tokens::hash_token;
+use crate::error::{AppError, AppResult};
+use crate::graphql::document::operation;
+
+pub const HEADER: &str = "idempotency-key";
+/// How long a stored response is replayed.
+pub const RETENTION: chrono::Duration = chrono::Duration::hours(24);
+/// A run that has not finished in this long is taken as abandoned (its
+/// server stopped) and may be run again.
+const ABANDONED_AFTER: chrono::Duration = chrono::Duration::seconds(60);
+/// How long a concurrent request waits for the first one's response.
+const WAIT: Duration = Duration::from_secs(30);
+const POLL: Duration = Duration::from_millis(25);
+const KEY_MAX: usize = 255;
+
+/// Root fields whose response carries a secret: never stored, so an
+/// `Idempotency-Key` on them is refused.
+const SECRET_FIELDS: [&str; 6] = [
+    "signUp",
+    "logIn",
+    "refreshSession",
+    "acceptInvitation",
+    "createApiKey",
+    "rotateApiKey",
+];
+
+/// A request's key, checked; None without the header.
+pub fn key_of(headers: &HeaderMap) -> AppResult<Option<String>> {
+    let Some(value) = headers.get(HEADER) else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .filter(|k| !k.is_empty() && k.len() <= KEY_MAX && k.bytes().all(|b| b.is_ascii_graphic()))
+        .ok_or_else(|| {
+            AppError::bad_input(
+                "Idempotency-Key",
+                format!("Idempotency-Key must be 1 to {KEY_MAX} visible ASCII characters"),
+            )
+        })?;
+    Ok(Some(key.to_owned()))
+}
+
+/// Whether a request's key applies: to mutations that return no secret.
+/// Queries run as usual; a document that does not parse is left to the
+/// executor.
+pub fn applies(query: &str, operation_name: Option<&str>) -> AppResult<bool> {
+    let Ok(document) = async_graphql::parser::parse_query(query) else {
+        return Ok(false);
+    };
+    let Some((ty, _)) = operation(&document, operation_name) else {
+        return Ok(false);
+    };
+    if ty != async_graphql::parser::types::OperationType::Mutation {
+        return Ok(false);
+    }
+    let set =
+        match &document.operations {
+            async_graphql::parser::types::DocumentOperations::Single(op) => &op.node.selection_set,
+            async_graphql::parser::types::DocumentOperations::Multiple(ops) => match operation_name
+                .and_then(|n| ops.get(n))
+                .or_else(|| ops.values().next())
+            {
+                Some(op) => &op.node.selection_set,
+                None => return Ok(false),
+            },
+        };
+    let mut fields = Vec::new();
+    root_fields(&document, &set.node, &mut fields, 0);
+    if let Some(field) = fields.iter().find(|f| SECRET_FIELDS.contains(&f.as_str())) {
+        return Err(AppError::bad_input(
+            "Idempotency-Key",
+            format!(
+                "`{field}` returns a secret and is never replayed: send it without an Idempotency-Key"
+            ),
+        ));
+    }
+    Ok(true)
+}
+
+fn root_fields(
+    document: &ExecutableDocument,
+    set: &SelectionSet,
+    out: &mut Vec<String>,
+    depth: u8,
+) {
+    if depth > 16 {
+        return;
+    }
+    for item in &set.items {
+        match &item.node {
+            Selection::Field(field) => out.push(field.node.name.node.to_string()),
+            Selection::InlineFragment(inline) => {
+                root_fields(document, &inline.node.selection_set.node, out, depth + 1)
+            }
+            Selection::FragmentSpread(spread) => {
+                if let Some(fragment) = document.fragments.get(&spread.node.fragment_name.node) {
+                    root_fields(document, &fragment.node.selection_set.node, out, depth + 1);
+                }
+            }
+        }
+    }
+}
+
+/// Who a key belongs to.
+pub fn owner(principal: Option<&Principal>) -> AppResult<String> {
+    match principal {
+        Some(Principal::Person { user_id }) => Ok(format!("p:{user_id}")),
+        Some(Principal::Key(key)) => Ok(format!("k:{}", key.id)),
+        _ => Err(AppError::bad_input(
+            "Idempotency-Key",
+            "an Idempotency-Key needs a signed-in caller or an API key",
+        )),
+    }
+}
+
+/// What a request with a key is to do.
+pub enum Claim {
+    /// Run it, then `finish` (or `release` if it did not run).
+    Run,
+    /// Send this stored response again.
+    Replay(Response),
+}
+
+fn backend_sql(db: &DatabaseConnection, sql: &str) -> String {
+    match db.get_database_backend() {
+        DbBackend::Postgres => sql.to_owned(),
+        _ => {
+            // `$n` placeholders become `?`, in order.
+            let mut out = String::with_capacity(sql.len());
+            let mut chars = sql.chars().peekable();
+            while let Some(c) = chars.next() {
+                if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+                    while chars.peek().is_some_and(char::is_ascii_digit) {
+                        chars.next();
+                    }
+                    out.push('?');
+                } else {
+                    out.push(c);
+                }
+            }
+            out
+        }
+    }
+}
+
+async fn execute(db: &DatabaseConnection, sql: &str, values: Vec<Value>) -> AppResult<u64> {
+    let statement =
+        Statement::from_sql_and_values(db.get_database_backend(), backend_sql(db, sql), values);
+    Ok(db.execute_raw(statement).await?.rows_affected())
+}
+
+/// Claims a key for this request, or finds its stored response, waiting
+/// while another request with the key runs.
+pub async fn claim(
+    db: &DatabaseConnection,
+    owner: &str,
+    key: &str,
+    request_hash: &str,
+) -> AppResult<Claim> {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let now = Utc::now();
+        // Forget what is past its retention, and runs that were abandoned.
+        execute(
+            db,
+            "DELETE FROM idempotency_keys WHERE owner = $1 AND key = $2
+             AND (created_at < $3 OR (response IS NULL AND created_at < $4))",
+            vec![
+                owner.into(),
+                key.into(),
+                (now - RETENTION).into(),
+                (now - ABANDONED_AFTER).into(),
+            ],
+        )
+        .await?;
+        let inserted = execute(
+            db,
+            "INSERT INTO idempotency_keys (owner, key, request_hash, created_at)
+             VALUES ($1, $2, $3, $4) ON CONFLICT (owner, key) DO NOTHING",
+            vec![owner.into(), key.into(), request_hash.into(), now.into()],
+        )
+        .await?;
+        if inserted == 1 {
+            return Ok(Claim::Run);
+        }
+        let row = db
+            .query_one_raw(Statement::from_sql_and_values(
+                db.get_database_backend(),
+                backend_sql(
+                    db,
+                    "SELECT request_hash, status, response FROM idempotency_keys
+                     WHERE owner = $1 AND key = $2",
+                ),
+                [owner.into(), key.into()],
+            ))
+            .await?;
+        if let Some(row) = row {
+            let hash: String = row.try_get_by_index(0)?;
+            if hash != request_hash {
+                return Err(AppError::Conflict(
+                    "this Idempotency-Key was used with a different request".into(),
+                ));
+            }
+            let status: Option<i32> = row.try_get_by_index(1)?;
+            let response: Option<String> = row.try_get_by_index(2)?;
+            if let (Some(status), Some(body)) = (status, response) {
+                return Ok(Claim::Replay(replayed(status, body)));
+            }
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(AppError::Conflict(
+                "a request with this Idempotency-Key is still running; retry later".into(),
+            ));
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+fn replayed(status: i32, body: String) -> Response {
+    let status = u16::try_from(status)
+        .ok()
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .unwrap_or(StatusCode::OK);
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        axum::http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+    response
+}
+
+/// Stores the response of the run that claimed the key.
+pub async fn finish(
+    db: &DatabaseConnection,
+    owner: &str,
+    key: &str,
+    status: StatusCode,
+    body: &str,
+) -> AppResult<()> {
+    execute(
+        db,
+        "UPDATE idempotency_keys SET status = $1, response = $2 WHERE owner = $3 AND key = $4",
+        vec![
+            i32::from(status.as_u16()).into(),
+            body.into(),
+            owner.into(),
+            key.into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Gives a key back when its request was refused before running, so a
+/// corrected request may use it.
+pub async fn release(db: &DatabaseConnection, owner: &str, key: &str) -> AppResult<()> {
+    execute(
+        db,
+        "DELETE FROM idempotency_keys WHERE owner = $1 AND key = $2 AND response IS NULL",
+        vec![owner.into(), key.into()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// What identifies a request: its query, operation name and variables.
+pub fn request_hash(request: &async_graphql::Request) -> String {
+    let variables = serde_json::to_string(&request.variables).unwrap_or_default();
+    hash_token(&format!(
+        "{}\u{0}{}\u{0}{variables}",
+        request.query,
+        request.operation_name.as_deref().unwrap_or_default()
+    ))
+}
+
+/// Drops stored responses past their retention.
+pub async fn sweep(db: &DatabaseConnection) -> AppResult<u64> {
+    execute(
+        db,
+        "DELETE FROM idempotency_keys WHERE created_at < $1",
+        vec![(Utc::now() - RETENTION).into()],
+    )
+    .await
+}
