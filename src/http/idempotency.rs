@@ -7,7 +7,9 @@
 
 use std::time::Duration;
 
-use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
+};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
@@ -68,20 +70,19 @@ pub fn applies(query: &str, operation_name: Option<&str>) -> AppResult<bool> {
     let Some((ty, _)) = operation(&document, operation_name) else {
         return Ok(false);
     };
-    if ty != async_graphql::parser::types::OperationType::Mutation {
+    if ty != OperationType::Mutation {
         return Ok(false);
     }
-    let set =
-        match &document.operations {
-            async_graphql::parser::types::DocumentOperations::Single(op) => &op.node.selection_set,
-            async_graphql::parser::types::DocumentOperations::Multiple(ops) => match operation_name
-                .and_then(|n| ops.get(n))
-                .or_else(|| ops.values().next())
-            {
-                Some(op) => &op.node.selection_set,
-                None => return Ok(false),
-            },
-        };
+    let chosen = match &document.operations {
+        DocumentOperations::Single(op) => Some(op),
+        DocumentOperations::Multiple(ops) => operation_name
+            .and_then(|name| ops.get(name))
+            .or_else(|| ops.values().next()),
+    };
+    let Some(chosen) = chosen else {
+        return Ok(false);
+    };
+    let set = &chosen.node.selection_set;
     let mut fields = Vec::new();
     root_fields(&document, &set.node, &mut fields, 0);
     if let Some(field) = fields.iter().find(|f| SECRET_FIELDS.contains(&f.as_str())) {

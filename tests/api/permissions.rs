@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::helpers::*;
+use crate::ws_client::{Got, TRANSPORT_WS, WsClient};
 
 const OK: &str = "ok";
 const FORBIDDEN: &str = "FORBIDDEN";
@@ -26,6 +27,8 @@ enum Prep {
     FreshRole,
     /// `$target` and `$role`.
     MemberAndRole,
+    /// `$key`: a new workspace API key.
+    FreshKey,
 }
 
 /// One guarded operation: the capability it is guarded by (as named in the
@@ -267,6 +270,32 @@ fn rows() -> Vec<Row> {
             "mutation($ws: ID!) { createApiKey(input: {workspaceId: $ws, name: \"CI\"}) { secret } }",
             ADMINS,
         ),
+        prepped(
+            "api_keys.manage",
+            "rotate a workspace API key",
+            "mutation($key: ID!) { rotateApiKey(id: $key) { secret } }",
+            Prep::FreshKey,
+            [OK, OK, FORBIDDEN, NOT_FOUND, NOT_FOUND],
+        ),
+        prepped(
+            "api_keys.manage",
+            "revoke a workspace API key",
+            "mutation($key: ID!) { revokeApiKey(id: $key) { revokedAt } }",
+            Prep::FreshKey,
+            [OK, OK, FORBIDDEN, NOT_FOUND, NOT_FOUND],
+        ),
+        row(
+            "activity.read",
+            "subscribe to activity",
+            "subscription($ws: ID!) { activity(workspaceId: $ws) { id } }",
+            EVERYONE,
+        ),
+        row(
+            "workroom.read",
+            "subscribe to a workroom",
+            "subscription($wr: ID!) { workroomEvents(workroomId: $wr) { kind } }",
+            EVERYONE,
+        ),
         row(
             "navigation.manage",
             "hide navigation",
@@ -319,6 +348,26 @@ fn rows() -> Vec<Row> {
     ]
 }
 
+/// Runs a row's operation: over HTTP, or a subscription over the WebSocket,
+/// where an accepted subscription is one that reports no error within a
+/// second (it may also send its first event).
+async fn call(app: &TestApp, token: Option<&str>, query: &str, vars: Value) -> Value {
+    if !query.starts_with("subscription") {
+        return app.gql(token, query, vars).await;
+    }
+    let mut ws = WsClient::connect(app, TRANSPORT_WS, token)
+        .await
+        .expect("the socket accepts anyone; subscriptions decide");
+    ws.subscribe("m", query, vars).await;
+    let got = ws.next("m", std::time::Duration::from_secs(1)).await;
+    ws.close().await;
+    match got {
+        Got::Next(payload) => payload,
+        Got::Silence => json!({ "data": { "subscribed": true } }),
+        other => panic!("{query}: {other:?}"),
+    }
+}
+
 fn outcome(response: &Value) -> String {
     code(response).unwrap_or_else(|| {
         assert!(
@@ -369,6 +418,16 @@ async fn prepare(app: &TestApp, team: &Team, prep: Prep, vars: &mut Value) {
                 )
                 .await;
             vars["inv"] = data["inviteMembers"]["results"][0]["invitation"]["id"].clone();
+        }
+        Prep::FreshKey => {
+            let data = app
+                .data(
+                    Some(&team.owner.token),
+                    "mutation($ws: ID!) { createApiKey(input: {workspaceId: $ws, name: \"Matrix\"}) { apiKey { id } } }",
+                    json!({ "ws": team.workspace }),
+                )
+                .await;
+            vars["key"] = data["createApiKey"]["apiKey"]["id"].clone();
         }
         Prep::FreshRole => {
             let data = app
@@ -428,7 +487,7 @@ async fn every_role_gets_exactly_the_expected_outcome() {
             for ((who, user), expected) in callers {
                 let mut vars = json!({ "ws": team.workspace, "wr": workroom });
                 prepare(&app, team, row.prep, &mut vars).await;
-                let response = app.gql(Some(&user.token), row.query, vars).await;
+                let response = call(&app, Some(&user.token), row.query, vars).await;
                 let got = outcome(&response);
                 if got != expected {
                     failures.push(format!("{} as {who}: expected {expected}, got {got}: {response}", row.name));
@@ -437,7 +496,7 @@ async fn every_role_gets_exactly_the_expected_outcome() {
             // Without a session every operation is UNAUTHENTICATED.
             let mut vars = json!({ "ws": team.workspace, "wr": workroom });
             prepare(&app, team, row.prep, &mut vars).await;
-            let anonymous = app.gql(None, row.query, vars).await;
+            let anonymous = call(&app, None, row.query, vars).await;
             if code(&anonymous).as_deref() != Some("UNAUTHENTICATED") {
                 failures.push(format!("{} anonymously: {anonymous}", row.name));
             }
@@ -445,6 +504,100 @@ async fn every_role_gets_exactly_the_expected_outcome() {
         assert!(failures.is_empty(), "{:?}:\n{}", app.backend, failures.join("\n"));
     })
     .await;
+}
+
+/// Root fields that need no workspace capability: anyone may call them, or
+/// any signed-in caller on their own behalf. Each says why.
+const PUBLIC: &[(&str, &str)] = &[
+    ("Query.me", "the caller's own account"),
+    ("Query.workspaces", "the caller's own workspaces"),
+    (
+        "Query.workspace",
+        "reads a workspace the caller belongs to; its fields have rows",
+    ),
+    (
+        "Query.workroom",
+        "reads a workroom the caller reaches; `workroom.read` is on its fields",
+    ),
+    (
+        "Query.invitation",
+        "an invitation link's preview, by its secret token",
+    ),
+    (
+        "Query.node",
+        "any object by id, as its own type's reads allow",
+    ),
+    ("Query.personalApiKeys", "the caller's own keys"),
+    ("Mutation.signUp", "makes an account"),
+    ("Mutation.logIn", "starts a session"),
+    ("Mutation.refreshSession", "spends a refresh token"),
+    ("Mutation.logOut", "ends a session"),
+    (
+        "Mutation.createWorkspace",
+        "any person makes workspaces of their own",
+    ),
+    (
+        "Mutation.acceptInvitation",
+        "joins by an invitation's secret token",
+    ),
+];
+
+/// Every Query, Mutation and Subscription field the server serves
+/// (introspection) has a matrix row or a place on the public list.
+#[tokio::test]
+async fn every_root_field_has_a_row_or_is_public() {
+    let app = TestApp::spawn(Backend::Sqlite, |_| {}).await;
+    let data = app
+        .data(
+            None,
+            "{ __schema { queryType { fields { name } } mutationType { fields { name } } subscriptionType { fields { name } } } }",
+            json!({}),
+        )
+        .await;
+    let mut served = Vec::new();
+    for (root, ty) in [
+        ("Query", "queryType"),
+        ("Mutation", "mutationType"),
+        ("Subscription", "subscriptionType"),
+    ] {
+        for field in data["__schema"][ty]["fields"].as_array().unwrap() {
+            served.push(format!("{root}.{}", field["name"].as_str().unwrap()));
+        }
+    }
+    assert!(served.len() >= 40, "{served:?}");
+    let mut rowed = std::collections::HashSet::new();
+    for row in rows() {
+        let document = async_graphql::parser::parse_query(row.query).unwrap();
+        for (_, operation) in document.operations.iter() {
+            let root = match operation.node.ty {
+                async_graphql::parser::types::OperationType::Query => "Query",
+                async_graphql::parser::types::OperationType::Mutation => "Mutation",
+                async_graphql::parser::types::OperationType::Subscription => "Subscription",
+            };
+            for item in &operation.node.selection_set.node.items {
+                if let async_graphql::parser::types::Selection::Field(field) = &item.node {
+                    rowed.insert(format!("{root}.{}", field.node.name.node));
+                }
+            }
+        }
+    }
+    let public: Vec<&str> = PUBLIC.iter().map(|(field, _)| *field).collect();
+    let uncovered: Vec<&String> = served
+        .iter()
+        .filter(|f| !rowed.contains(*f) && !public.contains(&f.as_str()))
+        .collect();
+    assert!(
+        uncovered.is_empty(),
+        "neither a matrix row nor public: {uncovered:#?}"
+    );
+    let stale: Vec<&&str> = public
+        .iter()
+        .filter(|f| !served.iter().any(|s| s == *f))
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "public fields the schema no longer has: {stale:?}"
+    );
 }
 
 #[test]
