@@ -3,6 +3,7 @@
 pub mod access;
 pub mod activity;
 pub mod auth;
+pub mod billing;
 pub mod config;
 pub mod db;
 pub mod error;

@@ -5,7 +5,9 @@
 use chrono::Utc;
 use entity::enums::{MemberStatus, Role as DbRole};
 use entity::{api_key, custom_role, member, workspace};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PrimaryKeyTrait, QueryFilter, QuerySelect,
+};
 
 use super::{Membership, Principal};
 use crate::error::{AppError, AppResult};
@@ -70,6 +72,38 @@ async fn resolve(
     admit(&workspace, &member)?;
     let custom_role = custom_role_of(db, &member).await?;
     Ok(Membership::new(workspace, member, custom_role).held_by(caller))
+}
+
+/// The opening of every write to one thing of a workspace: read the thing,
+/// lock its workspace and load the caller there, then read the thing again
+/// under the lock. What the caller may not reach reads as a missing `what`.
+pub async fn locked_target<E>(
+    db: &impl ConnectionTrait,
+    caller: &Principal,
+    what: &'static str,
+    id: &str,
+    workspace_of: impl Fn(&E::Model) -> &str,
+) -> AppResult<(Membership, E::Model)>
+where
+    E: EntityTrait,
+    String: Into<<E::PrimaryKey as PrimaryKeyTrait>::ValueType>,
+{
+    let missing = || AppError::NotFound(what);
+    let found = E::find_by_id(id.to_owned())
+        .one(db)
+        .await?
+        .ok_or_else(missing)?;
+    let actor = locked(db, workspace_of(&found), caller)
+        .await
+        .map_err(|err| match err {
+            AppError::NotFound(_) => missing(),
+            other => other,
+        })?;
+    let found = E::find_by_id(id.to_owned())
+        .one(db)
+        .await?
+        .ok_or_else(missing)?;
+    Ok((actor, found))
 }
 
 /// A key revoked or expired since the request began acts no more.

@@ -118,7 +118,10 @@ impl Membership {
             } else {
                 Access::View
             };
-            if capability.person_only() || key.scope(capability.area()) < needed {
+            // Reading the workspace itself, its activity (filtered by area)
+            // and its roles needs no particular scope.
+            let scoped = capability.requirement() != Requirement::Member;
+            if capability.person_only() || (scoped && key.scope(capability.area()) < needed) {
                 return false;
             }
         }

@@ -2,6 +2,7 @@
 //! the guard that enforces it. Every decision about who may do what is made
 //! here.
 
+mod audience;
 mod directive;
 mod effective;
 mod guard;
@@ -12,6 +13,7 @@ mod principal;
 mod redaction;
 
 use async_graphql::Enum;
+pub use audience::Audience;
 pub use directive::requires;
 pub use effective::{
     AreaMap, Effective, WorkroomMap, WorkroomScope, area_map, cap_for_role, to_json, workroom_map,

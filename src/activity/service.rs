@@ -3,7 +3,6 @@
 
 use chrono::Utc;
 use entity::activity_event;
-use sea_orm::sea_query::ExprTrait;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait,
     NotSet, QueryFilter, QueryOrder, QuerySelect, Statement,
@@ -11,7 +10,7 @@ use sea_orm::{
 use serde_json::{Map, Value, json};
 
 use super::{ActivityConnection, ActivityEvent, ActivityFilter};
-use crate::access::{Access, Area, Membership, Redaction};
+use crate::access::{Area, Audience, Membership, Redaction};
 use crate::auth::tokens::new_id;
 use crate::error::{AppError, AppResult};
 use crate::events::{ACTIVITY_CHANNEL, FeedEvent, with_actors};
@@ -184,21 +183,9 @@ pub async fn page(
     first: u64,
     after: Option<String>,
 ) -> AppResult<ActivityConnection> {
-    let visible: Vec<&str> = Area::ALL
-        .into_iter()
-        .filter(|area| viewer.access(*area) >= Access::View)
-        .map(Area::as_str)
-        .collect();
     let mut query = activity_event::Entity::find()
         .filter(activity_event::Column::WorkspaceId.eq(viewer.workspace_id()))
-        .filter(activity_event::Column::Area.is_in(visible));
-    if let Some(readable) = viewer.effective.readable_workrooms() {
-        query = query.filter(
-            activity_event::Column::WorkroomId
-                .is_null()
-                .or(activity_event::Column::WorkroomId.is_in(readable)),
-        );
-    }
+        .filter(Audience::of(viewer).condition());
     let after_given = after.is_some();
     if let Some(after) = after {
         query = query.filter(activity_event::Column::Seq.lt(parse_cursor(&after)?));

@@ -96,7 +96,7 @@ async fn find(ctx: &Context<'_>, id: &str) -> AppResult<Option<Node>> {
     if let Some(model) = event {
         let viewer = ctx.membership(&model.workspace_id).await?;
         viewer.require(Capability::ReadActivity)?;
-        if !crate::live::may_see(&viewer, &model) {
+        if !crate::access::Audience::of(&viewer).admits(&model.area, model.workroom_id.as_deref()) {
             return Ok(None);
         }
         let redaction = Redaction::for_reader(&viewer);

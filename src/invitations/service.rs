@@ -45,16 +45,6 @@ pub fn status(invitation: &invitation::Model, now: DateTime<Utc>) -> Status {
     }
 }
 
-/// Pending invitations that still hold a seat.
-pub async fn count_pending(db: &impl ConnectionTrait, workspace_id: &str) -> AppResult<u64> {
-    Ok(invitation::Entity::find()
-        .filter(invitation::Column::WorkspaceId.eq(workspace_id))
-        .filter(invitation::Column::Status.eq(Status::Pending))
-        .filter(invitation::Column::ExpiresAt.gt(Utc::now()))
-        .count(db)
-        .await?)
-}
-
 /// Records the expiry of the workspace's invitations whose time is up: each
 /// is marked EXPIRED and logged once as `invitation.expired`. Call it
 /// holding the workspace lock.
@@ -359,7 +349,7 @@ pub async fn invite(
         to_invite.push((results.len() - 1, address));
     }
 
-    workspaces::service::ensure_seats(&txn, &actor.workspace, to_invite.len() as u64, 0).await?;
+    crate::billing::ensure_seats(&txn, &actor.workspace, to_invite.len() as u64, 0).await?;
     ensure_mail_budget(&txn, state, workspace_id, to_invite.len() as u64).await?;
     let inviter = inviter_name(&txn, &actor).await?;
     let now = Utc::now();
@@ -439,17 +429,16 @@ async fn manageable(
     id: &str,
 ) -> AppResult<(Membership, invitation::Model)> {
     let id = id_arg("id", id)?;
-    let found = invitation::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound("invitation"))?;
-    let actor = crate::access::load::locked(db, &found.workspace_id, caller)
-        .await
-        .map_err(|e| match e {
-            AppError::NotFound(_) => AppError::NotFound("invitation"),
-            other => other,
-        })?;
+    let (actor, found) = crate::access::load::locked_target::<invitation::Entity>(
+        db,
+        caller,
+        "invitation",
+        id,
+        |i| &i.workspace_id,
+    )
+    .await?;
     actor.require(Capability::ManageInvitations)?;
+    // Expiry may have just changed it.
     sweep_expired(db, &found.workspace_id).await?;
     let found = invitation::Entity::find_by_id(id)
         .one(db)
@@ -487,7 +476,7 @@ pub async fn resend(
             ));
         }
         // An expired invitation freed its seat: taking it again needs one.
-        Status::Expired => workspaces::service::ensure_seats(&txn, &actor.workspace, 1, 0).await?,
+        Status::Expired => crate::billing::ensure_seats(&txn, &actor.workspace, 1, 0).await?,
         Status::Pending => {}
     }
     ensure_mail_budget(&txn, state, actor.workspace_id(), 1).await?;

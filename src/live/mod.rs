@@ -30,8 +30,6 @@ use shared::Handoff;
 use viewing::Viewing;
 use watch::{Step, Watch};
 
-pub use watch::may_see;
-
 /// Something that happened in a workroom: a change to it, or someone
 /// starting or stopping to watch it.
 pub enum WorkroomEvent {

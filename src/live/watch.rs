@@ -8,11 +8,10 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use chrono::Utc;
-use entity::activity_event;
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::time::{Instant, Sleep};
 
-use crate::access::{Access, Area, Membership, Principal, Redaction, WorkroomScope};
+use crate::access::{Audience, Membership, Principal, Redaction, WorkroomScope};
 use crate::error::{AppError, AppResult};
 use crate::events::{FeedEvent, read_range};
 use crate::state::AppState;
@@ -32,17 +31,6 @@ fn changes_access(action: &str) -> bool {
         )
 }
 
-/// Whether a member may see an event: its area, and its workroom if any.
-pub fn may_see(viewer: &Membership, event: &activity_event::Model) -> bool {
-    let area = Area::parse(&event.area);
-    let area_ok = area.is_some_and(|area| viewer.access(area) >= Access::View);
-    let room_ok = event
-        .workroom_id
-        .as_deref()
-        .is_none_or(|room| viewer.workroom_access(room) >= Access::View);
-    area_ok && room_ok
-}
-
 fn expired_token() -> AppError {
     AppError::Unauthenticated("the access token expired: renew it and subscribe again")
 }
@@ -59,6 +47,8 @@ pub struct Watch {
     /// For a key: revoked keys' ids, to end the watch when it is one.
     revocations: Option<broadcast::Receiver<Arc<str>>>,
     pub viewer: Membership,
+    /// Which events the viewer may see, kept with it.
+    audience: Audience,
     rx: broadcast::Receiver<Arc<FeedEvent>>,
     /// The newest `seq` already judged.
     sent: i64,
@@ -88,6 +78,7 @@ impl Watch {
         };
         let revocations = principal.key().map(|_| state.hub.revocations());
         Ok(Self {
+            audience: Audience::of(&viewer),
             state,
             principal,
             revocations,
@@ -236,12 +227,18 @@ impl Watch {
                 .await;
                 self.pending = None;
                 match reloaded {
-                    Ok(viewer) => self.viewer = viewer,
+                    Ok(viewer) => {
+                        self.audience = Audience::of(&viewer);
+                        self.viewer = viewer;
+                    }
                     Err(err) => return self.finish(err),
                 }
             }
             self.sent = event.model.seq;
-            if may_see(&self.viewer, &event.model) {
+            if self
+                .audience
+                .admits(&event.model.area, event.model.workroom_id.as_deref())
+            {
                 return Some(Ok(Step::Event(event)));
             }
             if reload {

@@ -24,16 +24,6 @@ use crate::auth::tokens::new_id;
 use crate::db::begin_write;
 use crate::error::{AppError, AppResult};
 use crate::graphql::{PageInfo, id_arg};
-use crate::workspaces;
-
-/// Active members, the seats in use.
-pub async fn count_active(db: &impl ConnectionTrait, workspace_id: &str) -> AppResult<u64> {
-    Ok(member::Entity::find()
-        .filter(member::Column::WorkspaceId.eq(workspace_id))
-        .filter(member::Column::Status.eq(MemberStatus::Active))
-        .count(db)
-        .await?)
-}
 
 /// How someone joins: a built-in role, maybe a custom role, maybe scopes.
 #[derive(Clone, Debug)]
@@ -98,7 +88,7 @@ pub async fn join(
             AppError::Conflict("already a member of this workspace".into())
         });
     }
-    workspaces::service::ensure_seats(db, workspace, 1, freed).await?;
+    crate::billing::ensure_seats(db, workspace, 1, freed).await?;
     let member = member::ActiveModel {
         id: Set(new_id()),
         workspace_id: Set(workspace.id.clone()),
@@ -251,21 +241,14 @@ async fn actor_and_target(
     member_id: &str,
 ) -> AppResult<(Membership, member::Model)> {
     let member_id = id_arg("memberId", member_id)?;
-    let target = member::Entity::find_by_id(member_id)
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound("member"))?;
-    let actor = crate::access::load::locked(db, &target.workspace_id, caller)
-        .await
-        .map_err(|e| match e {
-            AppError::NotFound(_) => AppError::NotFound("member"),
-            other => other,
-        })?;
-    // Read again now that the workspace is locked.
-    let target = member::Entity::find_by_id(member_id)
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound("member"))?;
+    let (actor, target) = crate::access::load::locked_target::<member::Entity>(
+        db,
+        caller,
+        "member",
+        member_id,
+        |m| &m.workspace_id,
+    )
+    .await?;
     Ok((actor, target))
 }
 
@@ -566,7 +549,7 @@ pub async fn set_banned(
         target
     } else {
         if !banned {
-            workspaces::service::ensure_seats(&txn, &actor.workspace, 1, 0).await?;
+            crate::billing::ensure_seats(&txn, &actor.workspace, 1, 0).await?;
         }
         let changes =
             Changes::default().field("status", target.status.to_value(), status.to_value());

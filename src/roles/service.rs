@@ -160,16 +160,11 @@ async fn find_locked(
     id: &str,
 ) -> AppResult<(Membership, custom_role::Model)> {
     let id = id_arg("id", id)?;
-    let role = custom_role::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound("role"))?;
-    let actor = crate::access::load::locked(db, &role.workspace_id, caller)
-        .await
-        .map_err(|e| match e {
-            AppError::NotFound(_) => AppError::NotFound("role"),
-            other => other,
-        })?;
+    let (actor, role) =
+        crate::access::load::locked_target::<custom_role::Entity>(db, caller, "role", id, |r| {
+            &r.workspace_id
+        })
+        .await?;
     actor.require(Capability::ManageRoles)?;
     Ok((actor, role))
 }

@@ -39,11 +39,9 @@ pub fn as_workroom_not_found(err: AppError) -> AppError {
 
 /// A workroom the viewer cannot read is NOT_FOUND, never FORBIDDEN.
 pub fn ensure_visible(viewer: &Membership, workroom_id: &str) -> AppResult<()> {
-    if viewer.workroom_access(workroom_id) >= Access::View {
-        Ok(())
-    } else {
-        Err(AppError::NotFound("workroom"))
-    }
+    viewer
+        .require_in_workroom(Capability::ReadWorkroom, workroom_id)
+        .map_err(|_| AppError::NotFound("workroom"))
 }
 
 /// The workrooms the viewer may read, scoped in SQL.
@@ -127,14 +125,13 @@ pub async fn update(
     let description = input.description.map(clean_description).transpose()?;
 
     let txn = begin_write(db).await?;
-    let workspace_id = find(&txn, id).await?.workspace_id;
-    let viewer = crate::access::load::locked(&txn, &workspace_id, caller)
-        .await
-        .map_err(as_workroom_not_found)?;
+    let (viewer, before) =
+        crate::access::load::locked_target::<workroom::Entity>(&txn, caller, "workroom", id, |w| {
+            &w.workspace_id
+        })
+        .await?;
     ensure_visible(&viewer, id)?;
     viewer.require_in_workroom(Capability::UpdateWorkroom, id)?;
-    // Read again under the workspace lock: this is the row we change.
-    let before = find(&txn, id).await?;
     if !can_edit_created_by(&viewer, before.created_by.as_deref()) {
         return Err(AppError::Forbidden(
             "only admins change workrooms made by someone else",

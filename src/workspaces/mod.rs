@@ -43,20 +43,6 @@ pub enum Visibility {
     Private,
 }
 
-/// Seats of a plan: active members and pending invitations count.
-///
-/// A value object: it has no id, and client caches keep it inside the
-/// object that holds it (Apollo: `typePolicies: { Seats: { merge: true } }`).
-#[derive(SimpleObject)]
-pub struct Seats {
-    /// Active members; banned members hold no seat.
-    pub used: u64,
-    /// Pending invitations that have not expired.
-    pub pending: u64,
-    /// Null: unlimited.
-    pub limit: Option<u64>,
-}
-
 /// A workspace as seen by one of its members.
 pub struct Workspace {
     pub viewer: Membership,
@@ -131,8 +117,8 @@ impl Workspace {
         guard = "Require::new(Capability::ReadSeats, &self.viewer)",
         directive = requires::apply(Capability::ReadSeats)
     )]
-    async fn seats(&self, ctx: &Context<'_>) -> AppResult<Seats> {
-        service::seats(ctx.db(), self.model()).await
+    async fn seats(&self, ctx: &Context<'_>) -> AppResult<crate::billing::Seats> {
+        crate::billing::seats(ctx.db(), self.model()).await
     }
 
     /// The workspace's API keys, newest first, never with their secrets.
@@ -335,6 +321,7 @@ impl WorkspaceQuery {
     }
 
     /// One workspace by id or slug; NOT_FOUND unless the caller belongs to it.
+    #[graphql(directive = requires::apply(Capability::ReadWorkspace))]
     async fn workspace(
         &self,
         ctx: &Context<'_>,
@@ -350,6 +337,7 @@ impl WorkspaceQuery {
             _ => return Err(AppError::bad_input("id", "give exactly one of id and slug")),
         };
         let viewer = ctx.membership(&id).await?;
+        viewer.require(Capability::ReadWorkspace)?;
         Ok(Some(Workspace { viewer }))
     }
 }

@@ -1,4 +1,4 @@
-//! Workspace rules and writes: slugs, plans and seats, creation and updates.
+//! Workspace rules and writes: slugs, plans, creation and updates.
 
 use chrono::Utc;
 use entity::custom_role;
@@ -9,7 +9,7 @@ use sea_orm::{
     DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
 };
 
-use super::{CreateWorkspaceInput, Seats, UpdateWorkspaceInput};
+use super::{CreateWorkspaceInput, UpdateWorkspaceInput};
 use crate::access::Principal;
 use crate::access::{Area, Capability, Membership};
 use crate::activity::{self, Changes, NewEvent};
@@ -17,61 +17,15 @@ use crate::auth::tokens::{new_id, random_token};
 use crate::db::begin_write;
 use crate::error::{AppError, AppResult};
 use crate::graphql::id_arg;
+use crate::members;
 use crate::state::AppState;
 use crate::text;
-use crate::{invitations, members};
 
 pub const SLUG_MIN: usize = 3;
 pub const SLUG_MAX: usize = 48;
 const NAME_MAX: usize = 80;
 const DESCRIPTION_MAX: usize = 2000;
 const WEBSITE_MAX: usize = 2048;
-
-/// Seats each plan holds; None is unlimited.
-pub fn seat_limit(plan: DbPlan) -> Option<u64> {
-    match plan {
-        DbPlan::FreeTrial | DbPlan::Solo => Some(1),
-        DbPlan::Starter => Some(2),
-        DbPlan::Pro => Some(5),
-        DbPlan::Growth => Some(15),
-        DbPlan::Agency => None,
-    }
-}
-
-/// Reads a workspace and locks its row until the transaction ends
-/// (`SELECT … FOR UPDATE` on PostgreSQL; SQLite's write transactions are
-/// already exclusive). Every write to a workspace's data takes this lock
-/// first, so its invariants are checked and written by one writer at a time.
-pub async fn seats(db: &impl ConnectionTrait, workspace: &workspace::Model) -> AppResult<Seats> {
-    Ok(Seats {
-        used: members::service::count_active(db, &workspace.id).await?,
-        pending: invitations::service::count_pending(db, &workspace.id).await?,
-        limit: seat_limit(workspace.plan),
-    })
-}
-
-/// Fails with SEAT_LIMIT_REACHED unless `requested` more seats fit the plan,
-/// counting `freed` seats that the same change releases (an invitation being
-/// accepted). Call it holding the workspace lock.
-pub async fn ensure_seats(
-    db: &impl ConnectionTrait,
-    workspace: &workspace::Model,
-    requested: u64,
-    freed: u64,
-) -> AppResult<()> {
-    let seats = seats(db, workspace).await?;
-    match seats.limit {
-        Some(limit) if (seats.used + seats.pending + requested).saturating_sub(freed) > limit => {
-            Err(AppError::SeatLimitReached {
-                used: seats.used,
-                pending: seats.pending,
-                limit: seats.limit,
-                requested,
-            })
-        }
-        _ => Ok(()),
-    }
-}
 
 /// The user's active memberships of live workspaces, in joining order.
 /// The workspaces a caller reaches: a person's (or a personal key's
@@ -431,8 +385,8 @@ pub async fn change_plan(
     viewer.require(Capability::ChangePlan)?;
     let before = viewer.workspace.plan;
     if before != plan {
-        let in_use = seats(&txn, &viewer.workspace).await?;
-        if let Some(limit) = seat_limit(plan)
+        let in_use = crate::billing::seats(&txn, &viewer.workspace).await?;
+        if let Some(limit) = crate::billing::seat_limit(plan)
             && in_use.used + in_use.pending > limit
         {
             return Err(AppError::SeatLimitReached {
