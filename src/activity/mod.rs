@@ -1,6 +1,7 @@
 //! The activity log: every change writes one event in its own transaction;
 //! readers page through the events of the areas they may see.
 
+pub mod action;
 pub mod service;
 
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use crate::error::AppResult;
 use crate::events::FeedEvent;
 use crate::graphql::{ContextExt, PageInfo};
 
+pub use action::Action;
 pub use service::{Changes, NewEvent};
 
 /// One thing that happened in a workspace, as one reader may see it.

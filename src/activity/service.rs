@@ -9,8 +9,9 @@ use sea_orm::{
 };
 use serde_json::{Map, Value, json};
 
+use super::action::Action;
 use super::{ActivityConnection, ActivityEvent, ActivityFilter};
-use crate::access::{Area, Audience, Membership, Redaction};
+use crate::access::{Audience, Membership, Redaction};
 use crate::auth::tokens::new_id;
 use crate::error::{AppError, AppResult};
 use crate::events::{ACTIVITY_CHANNEL, FeedEvent, with_actors};
@@ -25,10 +26,8 @@ pub struct NewEvent<'a> {
     pub actor_kind: &'static str,
     /// The key acting, for API_KEY.
     pub api_key_id: Option<&'a str>,
-    pub action: &'static str,
-    /// The area whose VIEW access is needed to read the event.
-    pub area: Area,
-    pub target_type: &'static str,
+    /// What happened; it names the area a reader needs and the target's kind.
+    pub action: Action,
     pub target_id: Option<&'a str>,
     pub workroom_id: Option<&'a str>,
     pub changes: Changes,
@@ -36,21 +35,13 @@ pub struct NewEvent<'a> {
 
 impl<'a> NewEvent<'a> {
     /// An event a member caused, about one target of its workspace.
-    pub fn by(
-        actor: &'a Membership,
-        action: &'static str,
-        area: Area,
-        target_type: &'static str,
-        target_id: &'a str,
-    ) -> Self {
+    pub fn by(actor: &'a Membership, action: Action, target_id: &'a str) -> Self {
         Self {
             workspace_id: actor.workspace_id(),
             actor_id: actor.user_id(),
             actor_kind: actor.principal.kind(),
             api_key_id: actor.key().map(|k| k.id.as_str()),
             action,
-            area,
-            target_type,
             target_id: Some(target_id),
             workroom_id: None,
             changes: Changes::default(),
@@ -62,9 +53,7 @@ impl<'a> NewEvent<'a> {
     pub fn of_person(
         workspace_id: &'a str,
         person: Option<&'a str>,
-        action: &'static str,
-        area: Area,
-        target_type: &'static str,
+        action: Action,
         target_id: Option<&'a str>,
     ) -> Self {
         Self {
@@ -73,8 +62,6 @@ impl<'a> NewEvent<'a> {
             actor_kind: if person.is_some() { "USER" } else { "SYSTEM" },
             api_key_id: None,
             action,
-            area,
-            target_type,
             target_id,
             workroom_id: None,
             changes: Changes::default(),
@@ -136,9 +123,9 @@ pub async fn record(
         actor_id: Set(event.actor_id.map(str::to_owned)),
         actor_kind: Set(event.actor_kind.to_owned()),
         api_key_id: Set(event.api_key_id.map(str::to_owned)),
-        action: Set(event.action.to_owned()),
-        area: Set(event.area.as_str().to_owned()),
-        target_type: Set(event.target_type.to_owned()),
+        action: Set(event.action.name().to_owned()),
+        area: Set(event.action.area().as_str().to_owned()),
+        target_type: Set(event.action.target_type().to_owned()),
         target_id: Set(event.target_id.map(str::to_owned)),
         workroom_id: Set(event.workroom_id.map(str::to_owned)),
         changes: Set(changes),

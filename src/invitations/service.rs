@@ -20,7 +20,7 @@ use crate::access::Principal;
 use crate::access::{
     Access, Area, Capability, Membership, area_map, can_manage_role, to_json, within_own_access,
 };
-use crate::activity::{self, Changes, NewEvent};
+use crate::activity::{self, Action, Changes, NewEvent};
 use crate::auth::service::{self as auth, Session};
 use crate::auth::{email, password, tokens};
 use crate::db::begin_write;
@@ -73,7 +73,7 @@ pub async fn sweep_expired(db: &impl ConnectionTrait, workspace_id: &str) -> App
                 db,
                 workspace_id,
                 None,
-                "invitation.expired",
+                Action::InvitationExpired,
                 &invitation.id,
                 Changes::default().field("status", "PENDING", "EXPIRED"),
             )
@@ -111,20 +111,13 @@ async fn record(
     db: &impl ConnectionTrait,
     workspace_id: &str,
     actor: Option<&Membership>,
-    action: &'static str,
+    action: Action,
     invitation_id: &str,
     changes: Changes,
 ) -> AppResult<()> {
     let event = match actor {
-        Some(actor) => NewEvent::by(actor, action, Area::Members, "invitation", invitation_id),
-        None => NewEvent::of_person(
-            workspace_id,
-            None,
-            action,
-            Area::Members,
-            "invitation",
-            Some(invitation_id),
-        ),
+        Some(actor) => NewEvent::by(actor, action, invitation_id),
+        None => NewEvent::of_person(workspace_id, None, action, Some(invitation_id)),
     };
     activity::service::record(db, event.with(changes)).await?;
     Ok(())
@@ -152,7 +145,7 @@ pub fn split_addresses(given: &[String]) -> AppResult<Vec<String>> {
 }
 
 /// Actions that send an invitation e-mail.
-const MAILING_ACTIONS: [&str; 2] = ["member.invited", "invitation.resent"];
+const MAILING_ACTIONS: [Action; 2] = [Action::MemberInvited, Action::InvitationResent];
 
 /// Refuses `count` more invitation e-mails when the workspace has sent its
 /// hourly budget. Called with the workspace locked, so concurrent invites
@@ -169,7 +162,7 @@ async fn ensure_mail_budget(
     let since = Utc::now() - chrono::Duration::hours(1);
     let sent = activity_event::Entity::find()
         .filter(activity_event::Column::WorkspaceId.eq(workspace_id))
-        .filter(activity_event::Column::Action.is_in(MAILING_ACTIONS))
+        .filter(activity_event::Column::Action.is_in(MAILING_ACTIONS.map(Action::name)))
         .filter(activity_event::Column::CreatedAt.gt(since))
         .count(db)
         .await?;
@@ -389,7 +382,7 @@ pub async fn invite(
             &txn,
             workspace_id,
             Some(&actor),
-            "member.invited",
+            Action::MemberInvited,
             &row.id,
             Changes::default()
                 .created("email", address)
@@ -502,7 +495,7 @@ pub async fn resend(
         &txn,
         actor.workspace_id(),
         Some(&actor),
-        "invitation.resent",
+        Action::InvitationResent,
         &updated.id,
         Changes::default()
             .field(
@@ -541,7 +534,7 @@ pub async fn revoke(
                 &txn,
                 actor.workspace_id(),
                 Some(&actor),
-                "invitation.revoked",
+                Action::InvitationRevoked,
                 &updated.id,
                 Changes::default().field(
                     "status",

@@ -12,7 +12,7 @@ use super::secret::{self, Environment};
 use crate::access::{
     Access, Area, AreaMap, Capability, KeyGrant, Membership, Principal, area_map, load, to_json,
 };
-use crate::activity::{self, Changes, NewEvent};
+use crate::activity::{self, Action, Changes, NewEvent};
 use crate::auth::tokens::{hash_token, new_id};
 use crate::db::begin_write;
 use crate::error::{AppError, AppResult};
@@ -178,7 +178,7 @@ pub async fn create(
             .created("scopes", model.scopes.clone());
         activity::service::record(
             &txn,
-            key_event(viewer, "api_key.created", &model).with(changes),
+            key_event(viewer, Action::ApiKeyCreated, &model).with(changes),
         )
         .await?;
     }
@@ -186,12 +186,8 @@ pub async fn create(
     Ok((model, made.secret))
 }
 
-fn key_event<'a>(
-    viewer: &'a Membership,
-    action: &'static str,
-    key: &'a api_key::Model,
-) -> NewEvent<'a> {
-    NewEvent::by(viewer, action, Area::Integrations, "api_key", &key.id)
+fn key_event<'a>(viewer: &'a Membership, action: Action, key: &'a api_key::Model) -> NewEvent<'a> {
+    NewEvent::by(viewer, action, &key.id)
 }
 
 /// The key, locked, if the caller may manage it; NOT_FOUND otherwise. A
@@ -261,7 +257,7 @@ pub async fn rotate(
         let changes = Changes::default().created("graceEndsAt", grace_ends_at.to_rfc3339());
         activity::service::record(
             &txn,
-            key_event(viewer, "api_key.rotated", &model).with(changes),
+            key_event(viewer, Action::ApiKeyRotated, &model).with(changes),
         )
         .await?;
     }
@@ -280,7 +276,7 @@ pub async fn revoke(state: &AppState, caller: &Principal, id: &str) -> AppResult
     row.revoked_at = Set(Some(Utc::now()));
     let model = row.update(&txn).await?;
     if let Some(viewer) = &viewer {
-        activity::service::record(&txn, key_event(viewer, "api_key.revoked", &model)).await?;
+        activity::service::record(&txn, key_event(viewer, Action::ApiKeyRevoked, &model)).await?;
     }
     crate::events::notify_key_revoked(&txn, &model.id).await?;
     txn.commit().await?;

@@ -12,24 +12,12 @@ use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::time::{Instant, Sleep};
 
 use crate::access::{Audience, Membership, Principal, Redaction, WorkroomScope};
+use crate::activity::Action;
 use crate::error::{AppError, AppResult};
 use crate::events::{FeedEvent, read_range};
 use crate::state::AppState;
 
 const CATCH_UP_BATCH: u64 = 500;
-
-/// Does this event change who may see what? Then the subscriber's access is
-/// read again before the event is judged.
-fn changes_access(action: &str) -> bool {
-    action.starts_with("member.")
-        || action.starts_with("role.")
-        || matches!(
-            action,
-            "workspace.ownership_transferred"
-                | "workspace.deleted"
-                | "workspace.billing_setting_changed"
-        )
-}
 
 fn expired_token() -> AppError {
     AppError::Unauthenticated("the access token expired: renew it and subscribe again")
@@ -213,10 +201,11 @@ impl Watch {
             }
             // A member limited to selected workrooms is given the ones it
             // makes, without a membership event.
-            let made_by_me = event.model.action == "workroom.created"
+            let action = Action::parse(&event.model.action);
+            let made_by_me = action == Some(Action::WorkroomCreated)
                 && event.model.actor_id.as_deref() == self.viewer.user_id()
                 && matches!(self.viewer.effective.scope(), WorkroomScope::Selected(_));
-            let reload = changes_access(&event.model.action) || made_by_me;
+            let reload = action.is_some_and(Action::changes_access) || made_by_me;
             if reload {
                 self.pending = Some(event.clone());
                 let reloaded = Box::pin(crate::access::load::visible(

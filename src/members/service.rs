@@ -19,7 +19,7 @@ use crate::access::{
     Access, Area, AreaMap, Capability, Effective, Membership, WorkroomMap, can_manage_role,
     to_json, within_own_access, within_reach,
 };
-use crate::activity::{self, Changes, NewEvent};
+use crate::activity::{self, Action, Changes, NewEvent};
 use crate::auth::tokens::new_id;
 use crate::db::begin_write;
 use crate::error::{AppError, AppResult};
@@ -108,9 +108,7 @@ pub async fn join(
         NewEvent::of_person(
             &workspace.id,
             Some(user_id),
-            "member.joined",
-            Area::Members,
-            "member",
+            Action::MemberJoined,
             Some(&member.id),
         )
         .with(Changes::default().created("role", how.role.to_value())),
@@ -255,15 +253,11 @@ async fn actor_and_target(
 async fn record_member_event(
     db: &impl ConnectionTrait,
     actor: &Membership,
-    action: &'static str,
+    action: Action,
     target: &member::Model,
     changes: Changes,
 ) -> AppResult<()> {
-    activity::service::record(
-        db,
-        NewEvent::by(actor, action, Area::Members, "member", &target.id).with(changes),
-    )
-    .await?;
+    activity::service::record(db, NewEvent::by(actor, action, &target.id).with(changes)).await?;
     Ok(())
 }
 
@@ -345,7 +339,7 @@ pub async fn change_role(
     let updated = row.update(&txn).await?;
     ensure_within_reach(&txn, &actor, &updated).await?;
     if !changes.is_empty() {
-        record_member_event(&txn, &actor, "member.role_changed", &updated, changes).await?;
+        record_member_event(&txn, &actor, Action::MemberRoleChanged, &updated, changes).await?;
     }
     let member = one(&txn, &actor.workspace, updated).await?;
     txn.commit().await?;
@@ -391,7 +385,7 @@ pub async fn assign_role(
     let updated = row.update(&txn).await?;
     ensure_within_reach(&txn, &actor, &updated).await?;
     if !changes.is_empty() {
-        record_member_event(&txn, &actor, "member.role_changed", &updated, changes).await?;
+        record_member_event(&txn, &actor, Action::MemberRoleChanged, &updated, changes).await?;
     }
     let member = one(&txn, &actor.workspace, updated).await?;
     txn.commit().await?;
@@ -487,7 +481,7 @@ pub async fn set_access(
     } else {
         let updated = row.update(&txn).await?;
         ensure_within_reach(&txn, &actor, &updated).await?;
-        record_member_event(&txn, &actor, "member.access_changed", &updated, changes).await?;
+        record_member_event(&txn, &actor, Action::MemberAccessChanged, &updated, changes).await?;
         updated
     };
     let member = one(&txn, &actor.workspace, updated).await?;
@@ -516,7 +510,7 @@ pub async fn remove(
     record_member_event(
         &txn,
         &actor,
-        "member.removed",
+        Action::MemberRemoved,
         &target,
         Changes::default().field("role", Some(target.role.to_value()), None),
     )
@@ -541,9 +535,9 @@ pub async fn set_banned(
     }
     ensure_may_act_on(&actor, &target)?;
     let (status, action) = if banned {
-        (MemberStatus::Banned, "member.banned")
+        (MemberStatus::Banned, Action::MemberBanned)
     } else {
-        (MemberStatus::Active, "member.unbanned")
+        (MemberStatus::Active, Action::MemberUnbanned)
     };
     let updated = if target.status == status {
         target
@@ -580,7 +574,7 @@ pub async fn leave(
     }
     let me = actor.own_member()?.clone();
     me.clone().delete(&txn).await?;
-    record_member_event(&txn, &actor, "member.left", &me, Changes::default()).await?;
+    record_member_event(&txn, &actor, Action::MemberLeft, &me, Changes::default()).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -628,9 +622,7 @@ pub async fn transfer_ownership(
         &txn,
         NewEvent::by(
             &actor,
-            "workspace.ownership_transferred",
-            Area::General,
-            "workspace",
+            Action::WorkspaceOwnershipTransferred,
             actor.workspace_id(),
         )
         .with(Changes::default().field(

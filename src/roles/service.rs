@@ -11,7 +11,7 @@ use sea_orm::{
 use super::{CreateRoleInput, UpdateRoleInput};
 use crate::access::Principal;
 use crate::access::{Access, Area, AreaMap, Capability, Membership, WorkroomMap, to_json};
-use crate::activity::{self, Changes, NewEvent};
+use crate::activity::{self, Action, Changes, NewEvent};
 use crate::auth::tokens::new_id;
 use crate::db::begin_write;
 use crate::error::{AppError, AppResult};
@@ -85,15 +85,11 @@ async fn preset_workrooms(
 async fn record(
     db: &impl ConnectionTrait,
     actor: &Membership,
-    action: &'static str,
+    action: Action,
     role: &custom_role::Model,
     changes: Changes,
 ) -> AppResult<()> {
-    activity::service::record(
-        db,
-        NewEvent::by(actor, action, Area::Members, "role", &role.id).with(changes),
-    )
-    .await?;
+    activity::service::record(db, NewEvent::by(actor, action, &role.id).with(changes)).await?;
     Ok(())
 }
 
@@ -149,7 +145,7 @@ pub async fn create(
     let changes = Changes::default()
         .created("name", role.name.clone())
         .created("areas", role.area_access.clone());
-    record(&txn, &actor, "role.created", &role, changes).await?;
+    record(&txn, &actor, Action::RoleCreated, &role, changes).await?;
     txn.commit().await?;
     Ok(role)
 }
@@ -204,7 +200,7 @@ pub async fn update(
         before
     } else {
         let role = row.update(&txn).await?;
-        record(&txn, &actor, "role.updated", &role, changes).await?;
+        record(&txn, &actor, Action::RoleUpdated, &role, changes).await?;
         role
     };
     txn.commit().await?;
@@ -222,7 +218,7 @@ pub async fn delete(
     record(
         &txn,
         &actor,
-        "role.deleted",
+        Action::RoleDeleted,
         &role,
         Changes::default().field("name", Some(role.name.clone()), None),
     )

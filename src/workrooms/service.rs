@@ -10,9 +10,9 @@ use sea_orm::{
 use super::{CreateWorkroomInput, UpdateWorkroomInput, Workroom};
 use crate::access::Principal;
 use crate::access::{
-    Access, Area, Capability, Membership, WorkroomScope, can_edit_created_by, to_json, workroom_map,
+    Access, Capability, Membership, WorkroomScope, can_edit_created_by, to_json, workroom_map,
 };
-use crate::activity::{self, Changes, NewEvent};
+use crate::activity::{self, Action, Changes, NewEvent};
 use crate::auth::tokens::new_id;
 use crate::db::begin_write;
 use crate::error::{AppError, AppResult};
@@ -100,15 +100,9 @@ pub async fn create(
     let viewer = grant_to_creator(&txn, viewer, &model.id).await?;
     activity::service::record(
         &txn,
-        NewEvent::by(
-            &viewer,
-            "workroom.created",
-            Area::Projects,
-            "workroom",
-            &model.id,
-        )
-        .in_workroom(&model.id)
-        .with(Changes::default().created("name", model.name.clone())),
+        NewEvent::by(&viewer, Action::WorkroomCreated, &model.id)
+            .in_workroom(&model.id)
+            .with(Changes::default().created("name", model.name.clone())),
     )
     .await?;
     txn.commit().await?;
@@ -157,7 +151,7 @@ pub async fn update(
         let model = row.update(&txn).await?;
         activity::service::record(
             &txn,
-            NewEvent::by(&viewer, "workroom.updated", Area::Projects, "workroom", id)
+            NewEvent::by(&viewer, Action::WorkroomUpdated, id)
                 .in_workroom(id)
                 .with(changes),
         )

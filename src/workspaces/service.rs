@@ -11,8 +11,8 @@ use sea_orm::{
 
 use super::{CreateWorkspaceInput, UpdateWorkspaceInput};
 use crate::access::Principal;
-use crate::access::{Area, Capability, Membership};
-use crate::activity::{self, Changes, NewEvent};
+use crate::access::{Capability, Membership};
+use crate::activity::{self, Action, Changes, NewEvent};
 use crate::auth::tokens::{new_id, random_token};
 use crate::db::begin_write;
 use crate::error::{AppError, AppResult};
@@ -256,9 +256,7 @@ async fn insert_with_owner(
         NewEvent::of_person(
             &workspace.id,
             Some(&owner.id),
-            "workspace.created",
-            Area::General,
-            "workspace",
+            Action::WorkspaceCreated,
             Some(&workspace.id),
         )
         .with(
@@ -365,8 +363,7 @@ pub async fn update(
         viewer.workspace = row.update(&txn).await?;
         activity::service::record(
             &txn,
-            NewEvent::by(&viewer, "workspace.updated", Area::General, "workspace", id)
-                .with(changes),
+            NewEvent::by(&viewer, Action::WorkspaceUpdated, id).with(changes),
         )
         .await?;
     }
@@ -401,14 +398,11 @@ pub async fn change_plan(
         viewer.workspace = row.update(&txn).await?;
         activity::service::record(
             &txn,
-            NewEvent::by(
-                &viewer,
-                "workspace.plan_changed",
-                Area::Billing,
-                "workspace",
-                id,
-            )
-            .with(Changes::default().field("plan", before.to_value(), plan.to_value())),
+            NewEvent::by(&viewer, Action::WorkspacePlanChanged, id).with(Changes::default().field(
+                "plan",
+                before.to_value(),
+                plan.to_value(),
+            )),
         )
         .await?;
     }
@@ -443,7 +437,7 @@ pub async fn delete(
     record_workspace_event(
         &txn,
         &viewer,
-        "workspace.deleted",
+        Action::WorkspaceDeleted,
         Changes::default().field("deletedAt", None, Some(now.to_rfc3339())),
     )
     .await?;
@@ -476,7 +470,7 @@ pub async fn restore(
     record_workspace_event(
         &txn,
         &viewer,
-        "workspace.restored",
+        Action::WorkspaceRestored,
         Changes::default().field("deletedAt", Some(deleted_at.to_rfc3339()), None),
     )
     .await?;
@@ -529,7 +523,7 @@ pub async fn set_admins_manage_billing(
         record_workspace_event(
             &txn,
             &viewer,
-            "workspace.billing_setting_changed",
+            Action::WorkspaceBillingSettingChanged,
             Changes::default().field("adminsManageBilling", before, enabled),
         )
         .await?;
@@ -603,7 +597,7 @@ pub async fn set_hidden_navigation(
         record_workspace_event(
             &txn,
             &viewer,
-            "workspace.navigation_changed",
+            Action::WorkspaceNavigationChanged,
             Changes::default().field(&format!("hidden.{}", role.to_value()), before, clean),
         )
         .await?;
@@ -615,19 +609,12 @@ pub async fn set_hidden_navigation(
 async fn record_workspace_event(
     db: &impl ConnectionTrait,
     viewer: &Membership,
-    action: &'static str,
+    action: Action,
     changes: Changes,
 ) -> AppResult<()> {
     activity::service::record(
         db,
-        NewEvent::by(
-            viewer,
-            action,
-            Area::General,
-            "workspace",
-            viewer.workspace_id(),
-        )
-        .with(changes),
+        NewEvent::by(viewer, action, viewer.workspace_id()).with(changes),
     )
     .await?;
     Ok(())
