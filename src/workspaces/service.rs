@@ -21,6 +21,13 @@ use crate::members;
 use crate::state::AppState;
 use crate::text;
 
+mod slug;
+use slug::choose_slug;
+pub use slug::{is_valid_slug, slug_from_name};
+
+mod navigation;
+pub use navigation::set_hidden_navigation;
+
 pub const SLUG_MIN: usize = 3;
 pub const SLUG_MAX: usize = 48;
 const NAME_MAX: usize = 80;
@@ -87,105 +94,6 @@ pub async fn id_by_slug(db: &DatabaseConnection, slug: &str) -> AppResult<Option
         .into_tuple::<String>()
         .one(db)
         .await?)
-}
-
-/// Whether a slug has the allowed shape.
-pub fn is_valid_slug(slug: &str) -> bool {
-    (SLUG_MIN..=SLUG_MAX).contains(&slug.len())
-        && slug
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !slug.starts_with('-')
-        && !slug.ends_with('-')
-        && !slug.contains("--")
-}
-
-/// A slug made from a name: ASCII letters and digits (common accented letters
-/// folded, other letters dropped), words joined by single hyphens.
-pub fn slug_from_name(name: &str) -> String {
-    let mut slug = String::new();
-    for c in name.to_lowercase().chars() {
-        if c.is_ascii_lowercase() || c.is_ascii_digit() {
-            slug.push(c);
-        } else if let Some(folded) = fold_accent(c) {
-            slug.push_str(folded);
-        } else if c.is_alphanumeric() || c == '\'' || c == '\u{2019}' {
-            continue;
-        } else if !slug.is_empty() && !slug.ends_with('-') {
-            slug.push('-');
-        }
-    }
-    slug.truncate(SLUG_MAX);
-    let slug = slug.trim_end_matches('-').to_owned();
-    if slug.len() < SLUG_MIN {
-        "workspace".to_owned()
-    } else {
-        slug
-    }
-}
-
-fn fold_accent(c: char) -> Option<&'static str> {
-    Some(match c {
-        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' => "a",
-        'æ' => "ae",
-        'ç' => "c",
-        'è' | 'é' | 'ê' | 'ë' => "e",
-        'ì' | 'í' | 'î' | 'ï' => "i",
-        'ñ' => "n",
-        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' => "o",
-        'œ' => "oe",
-        'ù' | 'ú' | 'û' | 'ü' => "u",
-        'ý' | 'ÿ' => "y",
-        'ß' => "ss",
-        _ => return None,
-    })
-}
-
-async fn slug_taken(db: &impl ConnectionTrait, slug: &str) -> AppResult<bool> {
-    Ok(workspace::Entity::find()
-        .filter(workspace::Column::Slug.eq(slug))
-        .one(db)
-        .await?
-        .is_some())
-}
-
-/// The given slug if free (CONFLICT if taken), or a free one derived from the name.
-async fn choose_slug(
-    db: &impl ConnectionTrait,
-    given: Option<&str>,
-    name: &str,
-) -> AppResult<String> {
-    if let Some(given) = given {
-        let slug = given.trim().to_lowercase();
-        if !is_valid_slug(&slug) {
-            return Err(AppError::bad_input(
-                "slug",
-                format!(
-                    "a slug has {SLUG_MIN} to {SLUG_MAX} lower-case letters, digits and single hyphens"
-                ),
-            ));
-        }
-        if slug_taken(db, &slug).await? {
-            return Err(AppError::Conflict("this slug is taken".into()));
-        }
-        return Ok(slug);
-    }
-    let base = slug_from_name(name);
-    if !slug_taken(db, &base).await? {
-        return Ok(base);
-    }
-    let stem = base[..base.len().min(SLUG_MAX - 9)]
-        .trim_end_matches('-')
-        .to_owned();
-    for _ in 0..5 {
-        let candidate = format!("{stem}-{}", &random_token()[..8]);
-        if !slug_taken(db, &candidate).await? {
-            return Ok(candidate);
-        }
-    }
-    Err(AppError::Conflict(
-        "could not find a free slug; give one".into(),
-    ))
 }
 
 fn clean_name(raw: &str) -> AppResult<String> {
@@ -525,80 +433,6 @@ pub async fn set_admins_manage_billing(
             &viewer,
             Action::WorkspaceBillingSettingChanged,
             Changes::default().field("adminsManageBilling", before, enabled),
-        )
-        .await?;
-    }
-    txn.commit().await?;
-    Ok(viewer.with_workspace(workspace))
-}
-
-/// Keys that can never be hidden.
-const ALWAYS_SHOWN: &[&str] = &["settings"];
-const MAX_NAV_KEYS: usize = 50;
-
-pub async fn set_hidden_navigation(
-    db: &DatabaseConnection,
-    caller: &Principal,
-    id: &str,
-    role: DbRole,
-    keys: Vec<String>,
-) -> AppResult<Membership> {
-    if role == DbRole::Owner {
-        return Err(AppError::bad_input(
-            "role",
-            "the owner is never hidden from anything",
-        ));
-    }
-    if keys.len() > MAX_NAV_KEYS {
-        return Err(AppError::bad_input(
-            "keys",
-            format!("at most {MAX_NAV_KEYS} keys"),
-        ));
-    }
-    let mut clean: Vec<String> = Vec::new();
-    for key in keys {
-        let key = key.trim().to_lowercase();
-        let valid = !key.is_empty()
-            && key.len() <= 40
-            && key.bytes().all(|b| {
-                b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_' || b == b'.'
-            });
-        if !valid {
-            return Err(AppError::bad_input(
-                "keys",
-                "a key has 1 to 40 lower-case letters, digits, '-', '_' or '.'",
-            ));
-        }
-        if ALWAYS_SHOWN.contains(&key.as_str()) {
-            return Err(AppError::bad_input(
-                "keys",
-                "`settings` can never be hidden",
-            ));
-        }
-        if !clean.contains(&key) {
-            clean.push(key);
-        }
-    }
-    let txn = begin_write(db).await?;
-    let viewer = crate::access::load::locked(&txn, id, caller).await?;
-    viewer.require(Capability::ManageNavigation)?;
-    let before = members::service::hidden_navigation(&viewer.workspace, role);
-    let mut workspace = viewer.workspace.clone();
-    if before != clean {
-        let mut all = workspace
-            .hidden_navigation
-            .clone()
-            .and_then(|v| v.as_object().cloned())
-            .unwrap_or_default();
-        all.insert(role.to_value(), serde_json::json!(clean));
-        let mut row = workspace.clone().into_active_model();
-        row.hidden_navigation = Set(Some(serde_json::Value::Object(all)));
-        workspace = row.update(&txn).await?;
-        record_workspace_event(
-            &txn,
-            &viewer,
-            Action::WorkspaceNavigationChanged,
-            Changes::default().field(&format!("hidden.{}", role.to_value()), before, clean),
         )
         .await?;
     }
