@@ -16,6 +16,7 @@ use chrono::Utc;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 
 use crate::access::Principal;
+use crate::auth::Identity;
 use crate::error::{AppError, AppResult};
 
 const WINDOW_SECS: i64 = 60;
@@ -66,7 +67,7 @@ impl RateLimits {
                 keys.push((format!("p:{user_id}"), self.per_principal))
             }
             Some(Principal::Key(key)) => {
-                keys.push((format!("k:{}", key.id), self.per_principal));
+                keys.push((format!("k:{}", key.lookup), self.per_principal));
                 if let Some(workspace) = &key.workspace_id {
                     keys.push((format!("w:{workspace}"), self.per_workspace));
                 }
@@ -77,6 +78,11 @@ impl RateLimits {
                 None => return Ok(()),
             },
         }
+        self.count(&keys)
+    }
+
+    /// Counts one request in each bucket, or refuses it when one is full.
+    fn count(&self, keys: &[(String, u64)]) -> AppResult<()> {
         let now = Utc::now().timestamp();
         let window = now.div_euclid(WINDOW_SECS);
         let retry_after = (WINDOW_SECS - now.rem_euclid(WINDOW_SECS)).max(1) as u64;
@@ -91,7 +97,7 @@ impl RateLimits {
             return Err(AppError::TooManyRequests { retry_after });
         }
         for (key, _) in keys {
-            let bucket = buckets.entry(key).or_default();
+            let bucket = buckets.entry(key.clone()).or_default();
             if bucket.window != window {
                 *bucket = Bucket {
                     window,
@@ -102,6 +108,44 @@ impl RateLimits {
             bucket.unshared += 1;
         }
         Ok(())
+    }
+
+    /// Counts an operation over a WebSocket: a person, a key (by the id
+    /// part of its secret, verified when the operation runs), or an address.
+    pub fn admit_identity(&self, identity: &Identity, address: Option<&str>) -> AppResult<()> {
+        if identity.principal.is_some() {
+            return self.admit(identity.principal.as_ref(), address);
+        }
+        match identity
+            .key_secret
+            .as_deref()
+            .and_then(crate::keys::secret::parse)
+        {
+            Some(presented) => {
+                self.count(&[(format!("k:{}", presented.lookup), self.per_principal)])
+            }
+            None => self.admit(None, address),
+        }
+    }
+
+    /// Counts a request that failed to authenticate against its address,
+    /// so that guessing keys is held to the anonymous limit.
+    pub fn failed(&self, address: Option<&str>) {
+        let _ = self.admit(None, address);
+    }
+
+    /// Whether an address is past its limit (checked before a presented key
+    /// costs a lookup).
+    pub fn address_full(&self, address: Option<&str>) -> Option<u64> {
+        let address = address?;
+        let now = Utc::now().timestamp();
+        let window = now.div_euclid(WINDOW_SECS);
+        let full = self
+            .lock()
+            .get(&format!("a:{address}"))
+            .filter(|b| b.window == window)
+            .is_some_and(|b| b.local + b.remote >= self.per_principal);
+        full.then(|| (WINDOW_SECS - now.rem_euclid(WINDOW_SECS)).max(1) as u64)
     }
 
     /// Adds this server's counts to the shared table and reads the others'
@@ -122,6 +166,7 @@ impl RateLimits {
         if db.get_database_backend() != DbBackend::Postgres || current.is_empty() {
             return Ok(());
         }
+        let mut first_error = None;
         for (key, delta) in current {
             let statement = Statement::from_sql_and_values(
                 DbBackend::Postgres,
@@ -131,23 +176,28 @@ impl RateLimits {
                  RETURNING requests",
                 [key.clone().into(), window.into(), (delta as i64).into()],
             );
-            let total = match db.query_one_raw(statement).await {
-                Ok(row) => row.and_then(|r| r.try_get_by_index::<i64>(0).ok()),
+            match db.query_one_raw(statement).await {
+                Ok(row) => {
+                    let total = row.and_then(|r| r.try_get_by_index::<i64>(0).ok());
+                    if let (Some(total), Some(b)) = (total, self.lock().get_mut(&key))
+                        && b.window == window
+                    {
+                        // What this server has shared so far is in `total`.
+                        let shared = b.local - b.unshared;
+                        b.remote = (total.max(0) as u64).saturating_sub(shared);
+                    }
+                }
                 Err(err) => {
-                    // Counted again at the next share.
+                    // Shared again at the next round.
                     if let Some(b) = self.lock().get_mut(&key) {
                         b.unshared += delta;
                     }
-                    return Err(err.into());
+                    first_error.get_or_insert(err);
                 }
-            };
-            if let (Some(total), Some(b)) = (total, self.lock().get_mut(&key))
-                && b.window == window
-            {
-                // What this server has shared so far is in `total` already.
-                let shared = b.local - b.unshared;
-                b.remote = (total.max(0) as u64).saturating_sub(shared);
             }
+        }
+        if let Some(err) = first_error {
+            return Err(err.into());
         }
         db.execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,

@@ -11,13 +11,15 @@ impl MigrationName for Migration {
 }
 
 /// Responses of mutations sent with an `Idempotency-Key`, per principal;
-/// `response` is null while the first request runs.
+/// `response` is null while the first request runs; `token` names that run.
 const UP: &[&str] = &[
     "CREATE TABLE idempotency_keys (
         owner TEXT NOT NULL,
         key TEXT NOT NULL,
         request_hash TEXT NOT NULL,
+        token TEXT NOT NULL,
         status INTEGER,
+        media TEXT,
         response TEXT,
         created_at {ts} NOT NULL,
         PRIMARY KEY (owner, key)

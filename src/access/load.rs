@@ -107,7 +107,7 @@ where
 }
 
 /// A key revoked or expired since the request began acts no more.
-async fn still_valid(db: &impl ConnectionTrait, key_id: &str) -> AppResult<()> {
+pub async fn still_valid(db: &impl ConnectionTrait, key_id: &str) -> AppResult<()> {
     let key = api_key::Entity::find_by_id(key_id)
         .one(db)
         .await?

@@ -19,6 +19,8 @@ pub enum Principal {
 #[derive(Clone, Debug, PartialEq)]
 pub struct KeyGrant {
     pub id: String,
+    /// The id part of its secret.
+    pub lookup: String,
     pub name: String,
     /// A personal key acts as this person, never above their access.
     pub owner_id: Option<String>,
@@ -26,6 +28,9 @@ pub struct KeyGrant {
     pub workspace_id: Option<String>,
     /// The most it may do, per area; absent areas are NONE.
     pub scopes: AreaMap,
+    /// When the presented secret stops working: the key's expiry, or the
+    /// end of a rotation's grace for a replaced secret.
+    pub valid_until: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl KeyGrant {

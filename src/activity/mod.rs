@@ -118,8 +118,9 @@ impl ActivityEvent {
             kind,
             name,
             user,
+            // A personal key's details are its owner's alone.
             api_key: key
-                .filter(|_| self.redaction.shows_keys())
+                .filter(|k| k.workspace_id.is_some() && self.redaction.shows_keys())
                 .map(crate::keys::ApiKey),
         })
     }

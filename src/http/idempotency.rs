@@ -25,7 +25,7 @@ pub const HEADER: &str = "idempotency-key";
 pub const RETENTION: chrono::Duration = chrono::Duration::hours(24);
 /// A run that has not finished in this long is taken as abandoned (its
 /// server stopped) and may be run again.
-const ABANDONED_AFTER: chrono::Duration = chrono::Duration::seconds(60);
+const ABANDONED_AFTER: chrono::Duration = chrono::Duration::minutes(5);
 /// How long a concurrent request waits for the first one's response.
 const WAIT: Duration = Duration::from_secs(30);
 const POLL: Duration = Duration::from_millis(25);
@@ -134,8 +134,9 @@ pub fn owner(principal: Option<&Principal>) -> AppResult<String> {
 
 /// What a request with a key is to do.
 pub enum Claim {
-    /// Run it, then `finish` (or `release` if it did not run).
-    Run,
+    /// Run it, then `finish` (or `release` if it did not complete), with
+    /// this token naming the run.
+    Run(String),
     /// Send this stored response again.
     Replay(Response),
 }
@@ -192,22 +193,29 @@ pub async fn claim(
             ],
         )
         .await?;
+        let token = crate::auth::tokens::random_token();
         let inserted = execute(
             db,
-            "INSERT INTO idempotency_keys (owner, key, request_hash, created_at)
-             VALUES ($1, $2, $3, $4) ON CONFLICT (owner, key) DO NOTHING",
-            vec![owner.into(), key.into(), request_hash.into(), now.into()],
+            "INSERT INTO idempotency_keys (owner, key, request_hash, token, created_at)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (owner, key) DO NOTHING",
+            vec![
+                owner.into(),
+                key.into(),
+                request_hash.into(),
+                token.clone().into(),
+                now.into(),
+            ],
         )
         .await?;
         if inserted == 1 {
-            return Ok(Claim::Run);
+            return Ok(Claim::Run(token));
         }
         let row = db
             .query_one_raw(Statement::from_sql_and_values(
                 db.get_database_backend(),
                 backend_sql(
                     db,
-                    "SELECT request_hash, status, response FROM idempotency_keys
+                    "SELECT request_hash, status, media, response FROM idempotency_keys
                      WHERE owner = $1 AND key = $2",
                 ),
                 [owner.into(), key.into()],
@@ -221,9 +229,10 @@ pub async fn claim(
                 ));
             }
             let status: Option<i32> = row.try_get_by_index(1)?;
-            let response: Option<String> = row.try_get_by_index(2)?;
+            let media: Option<String> = row.try_get_by_index(2)?;
+            let response: Option<String> = row.try_get_by_index(3)?;
             if let (Some(status), Some(body)) = (status, response) {
-                return Ok(Claim::Replay(replayed(status, body)));
+                return Ok(Claim::Replay(replayed(status, media, body)));
             }
         }
         if tokio::time::Instant::now() >= deadline {
@@ -232,53 +241,109 @@ pub async fn claim(
             ));
         }
         tokio::time::sleep(POLL).await;
+        // Waiting only reads until the run's row changes or goes.
+        while tokio::time::Instant::now() < deadline {
+            let pending = db
+                .query_one_raw(Statement::from_sql_and_values(
+                    db.get_database_backend(),
+                    backend_sql(
+                        db,
+                        "SELECT 1 FROM idempotency_keys
+                         WHERE owner = $1 AND key = $2 AND response IS NULL AND created_at >= $3",
+                    ),
+                    [
+                        owner.into(),
+                        key.into(),
+                        (Utc::now() - ABANDONED_AFTER).into(),
+                    ],
+                ))
+                .await?;
+            if pending.is_none() {
+                break;
+            }
+            tokio::time::sleep(POLL).await;
+        }
     }
 }
 
-fn replayed(status: i32, body: String) -> Response {
+fn replayed(status: i32, media: Option<String>, body: String) -> Response {
     let status = u16::try_from(status)
         .ok()
         .and_then(|s| StatusCode::from_u16(s).ok())
         .unwrap_or(StatusCode::OK);
     let mut response = (status, body).into_response();
     let headers = response.headers_mut();
-    headers.insert(
-        axum::http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    let media = media
+        .and_then(|m| HeaderValue::from_str(&m).ok())
+        .unwrap_or(HeaderValue::from_static("application/json"));
+    headers.insert(axum::http::header::CONTENT_TYPE, media);
     headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
     response
 }
 
-/// Stores the response of the run that claimed the key.
+/// Whether a response is one to replay: the mutation ran to the end. A
+/// request refused before it ran, or one that failed in a way a retry may
+/// fix (an internal error, a conflict with a concurrent change, a rate
+/// limit), gives the key back instead.
+pub fn completed(body: &[u8]) -> bool {
+    let Ok(response) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return false;
+    };
+    let ran = !response.get("data").is_none_or(serde_json::Value::is_null);
+    let retryable = response["errors"].as_array().is_some_and(|errors| {
+        errors.iter().any(|e| {
+            matches!(
+                e["extensions"]["code"].as_str(),
+                Some("INTERNAL" | "CONFLICT" | "RATE_LIMITED")
+            )
+        })
+    });
+    ran && !retryable
+}
+
+/// Stores the response of the run that claimed the key; the token makes
+/// sure it is still that run's claim.
 pub async fn finish(
     db: &DatabaseConnection,
     owner: &str,
     key: &str,
+    token: &str,
     status: StatusCode,
-    body: &str,
+    media: &str,
+    body: &[u8],
 ) -> AppResult<()> {
-    execute(
+    let stored = execute(
         db,
-        "UPDATE idempotency_keys SET status = $1, response = $2 WHERE owner = $3 AND key = $4",
+        "UPDATE idempotency_keys SET status = $1, media = $2, response = $3
+         WHERE owner = $4 AND key = $5 AND token = $6",
         vec![
             i32::from(status.as_u16()).into(),
-            body.into(),
+            media.into(),
+            String::from_utf8_lossy(body).into_owned().into(),
             owner.into(),
             key.into(),
+            token.into(),
         ],
     )
     .await?;
+    if stored == 0 {
+        tracing::warn!("an idempotent run's claim was taken over before it finished");
+    }
     Ok(())
 }
 
-/// Gives a key back when its request was refused before running, so a
-/// corrected request may use it.
-pub async fn release(db: &DatabaseConnection, owner: &str, key: &str) -> AppResult<()> {
+/// Gives a key back when its request did not complete, so that a retry
+/// runs it.
+pub async fn release(
+    db: &DatabaseConnection,
+    owner: &str,
+    key: &str,
+    token: &str,
+) -> AppResult<()> {
     execute(
         db,
-        "DELETE FROM idempotency_keys WHERE owner = $1 AND key = $2 AND response IS NULL",
-        vec![owner.into(), key.into()],
+        "DELETE FROM idempotency_keys WHERE owner = $1 AND key = $2 AND token = $3",
+        vec![owner.into(), key.into(), token.into()],
     )
     .await?;
     Ok(())
@@ -286,12 +351,43 @@ pub async fn release(db: &DatabaseConnection, owner: &str, key: &str) -> AppResu
 
 /// What identifies a request: its query, operation name and variables.
 pub fn request_hash(request: &async_graphql::Request) -> String {
-    let variables = serde_json::to_string(&request.variables).unwrap_or_default();
+    // Keys sorted, so that the same variables in another order match.
+    let variables = serde_json::to_value(&request.variables)
+        .map(|v| canonical(&v))
+        .unwrap_or_default();
     hash_token(&format!(
         "{}\u{0}{}\u{0}{variables}",
         request.query,
         request.operation_name.as_deref().unwrap_or_default()
     ))
+}
+
+/// A JSON value as text with every object's keys sorted.
+fn canonical(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            let fields: Vec<String> = keys
+                .into_iter()
+                .map(|k| {
+                    format!(
+                        "{}:{}",
+                        serde_json::Value::from(k.as_str()),
+                        canonical(&map[k])
+                    )
+                })
+                .collect();
+            format!("{{{}}}", fields.join(","))
+        }
+        serde_json::Value::Array(items) => {
+            format!(
+                "[{}]",
+                items.iter().map(canonical).collect::<Vec<_>>().join(",")
+            )
+        }
+        other => other.to_string(),
+    }
 }
 
 /// Drops stored responses past their retention.

@@ -249,20 +249,28 @@ async fn run(
         let name: String = name.chars().take(100).collect();
         tracing::Span::current().record("operation", name.as_str());
     }
-    let identity = match identify(state, headers).await {
-        Ok(identity) => identity,
-        Err(err) => {
-            let status = match media {
-                Media::Json => StatusCode::OK,
-                Media::GraphqlResponse => StatusCode::UNAUTHORIZED,
-            };
-            return refusal(media, status, err.code(), &err.to_string());
-        }
-    };
     let client = peer.map(|Extension(ConnectInfo(peer))| {
         ClientAddr::resolve(peer.ip(), headers, &state.app.config.trusted_proxies)
     });
     let address = client.as_ref().map(|c| c.0.to_string());
+    // An address past its limit gets no more lookups of presented keys.
+    if let Some(retry_after) = state.app.limits.address_full(address.as_deref())
+        && headers.contains_key(axum::http::header::AUTHORIZATION)
+    {
+        return too_many(media, &AppError::TooManyRequests { retry_after });
+    }
+    let identity = match identify(state, headers).await {
+        Ok(identity) => identity,
+        Err(err) => {
+            state.app.limits.failed(address.as_deref());
+            let status = match (media, &err) {
+                (Media::Json, _) => StatusCode::OK,
+                (Media::GraphqlResponse, AppError::Unauthenticated(_)) => StatusCode::UNAUTHORIZED,
+                (Media::GraphqlResponse, _) => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            return refusal(media, status, err.code(), &err.to_string());
+        }
+    };
     if let Err(err) = state
         .app
         .limits
@@ -278,31 +286,61 @@ async fn run(
     let claimed = match key {
         Some(key) => match claim(state, &identity, &request, key).await {
             Ok(Some(Claimed::Replay(response))) => return response,
-            Ok(Some(Claimed::Run(owner, key))) => Some((owner, key)),
+            Ok(Some(Claimed::Run(owner, key, token))) => Some((owner, key, token)),
             Ok(None) => None,
             Err(err) => return refusal(media, request_error(media), err.code(), &err.to_string()),
         },
         None => None,
     };
-    let response = execute(state, request, identity, client, chosen, media, started).await;
-    let Some((owner, key)) = claimed else {
-        return response;
+    let Some((owner, key, token)) = claimed else {
+        return execute(state, request, identity, client, chosen, media, started).await;
     };
-    // Stored only when the mutation ran; a refusal gives the key back.
-    let (parts, body) = response.into_parts();
-    let bytes = axum::body::to_bytes(body, usize::MAX)
-        .await
-        .unwrap_or_default();
-    let text = String::from_utf8_lossy(&bytes);
-    let stored = if parts.status == StatusCode::OK {
-        idempotency::finish(&state.app.db, &owner, &key, parts.status, &text).await
-    } else {
-        idempotency::release(&state.app.db, &owner, &key).await
-    };
-    if let Err(err) = stored {
-        tracing::warn!(error = %err, "an idempotent response could not be stored");
+    // Run to the end and record the outcome even if the client goes away,
+    // so that a retry finds it.
+    let state = state.clone();
+    let task = tokio::spawn(async move {
+        let response = execute(&state, request, identity, client, chosen, media, started).await;
+        let (parts, body) = response.into_parts();
+        let bytes = axum::body::to_bytes(body, usize::MAX)
+            .await
+            .unwrap_or_default();
+        let kept = match idempotency::completed(&bytes) {
+            true => {
+                let media = parts
+                    .headers
+                    .get(CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("application/json");
+                idempotency::finish(
+                    &state.app.db,
+                    &owner,
+                    &key,
+                    &token,
+                    parts.status,
+                    media,
+                    &bytes,
+                )
+                .await
+            }
+            false => idempotency::release(&state.app.db, &owner, &key, &token).await,
+        };
+        if let Err(err) = kept {
+            tracing::warn!(error = %err, "an idempotent response could not be stored");
+        }
+        Response::from_parts(parts, Body::from(bytes))
+    });
+    match task.await {
+        Ok(response) => response,
+        Err(err) => {
+            tracing::error!(error = %err, "an idempotent request failed");
+            refusal(
+                media,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL",
+                "internal error",
+            )
+        }
     }
-    Response::from_parts(parts, Body::from(bytes))
 }
 
 /// 400 under `application/graphql-response+json`, 200 under JSON.
@@ -314,7 +352,8 @@ fn request_error(media: Media) -> StatusCode {
 }
 
 enum Claimed {
-    Run(String, String),
+    /// Owner, key and the claim's token.
+    Run(String, String, String),
     Replay(Response),
 }
 
@@ -333,7 +372,7 @@ async fn claim(
     let hash = idempotency::request_hash(request);
     Ok(Some(
         match idempotency::claim(&state.app.db, &owner, &key, &hash).await? {
-            idempotency::Claim::Run => Claimed::Run(owner, key),
+            idempotency::Claim::Run(token) => Claimed::Run(owner, key, token),
             idempotency::Claim::Replay(response) => Claimed::Replay(response),
         },
     ))

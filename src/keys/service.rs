@@ -2,6 +2,7 @@
 //! verifying a presented secret.
 
 use chrono::{DateTime, Duration, Utc};
+use entity::enums::Role as DbRole;
 use entity::{api_key, api_key_usage};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
@@ -39,10 +40,12 @@ pub struct NewKey {
 pub fn grant_of(key: &api_key::Model) -> KeyGrant {
     KeyGrant {
         id: key.id.clone(),
+        lookup: key.lookup.clone(),
         name: key.name.clone(),
         owner_id: key.owner_id.clone(),
         workspace_id: key.workspace_id.clone(),
         scopes: area_map(Some(&key.scopes)),
+        valid_until: key.expires_at,
     }
 }
 
@@ -76,10 +79,18 @@ pub async fn verify(state: &AppState, presented: &str) -> AppResult<KeyGrant> {
     if key.expires_at.is_some_and(|at| at <= now) {
         return Err(AppError::Unauthenticated("this API key has expired"));
     }
-    if state.key_usage.count(&key.id) {
-        touch(&state.db, &key.id).await?;
+    if state.key_usage.count(&key.id)
+        && let Err(err) = touch(&state.db, &key.id).await
+    {
+        tracing::warn!(error = %err, "recording a key's last use failed");
     }
-    Ok(grant_of(&key))
+    let mut grant = grant_of(&key);
+    // The replaced secret works until the grace ends; either until expiry.
+    grant.valid_until = match (key.expires_at, current) {
+        (expires, true) => expires,
+        (expires, false) => [expires, key.grace_ends_at].into_iter().flatten().min(),
+    };
+    Ok(grant)
 }
 
 /// Writes `lastUsedAt`, unless another server did within the minute.
@@ -130,6 +141,13 @@ pub async fn create(
         Some(id) => {
             let viewer = load::locked(&txn, id_arg("workspaceId", id)?, caller).await?;
             viewer.require(Capability::ManageApiKeys)?;
+            // A workspace key reaches as far as an admin: only someone who
+            // does mints one.
+            if !matches!(viewer.role(), DbRole::Owner | DbRole::Admin) {
+                return Err(AppError::Forbidden(
+                    "only owners and admins mint workspace keys",
+                ));
+            }
             Some(viewer)
         }
         None => None,
@@ -244,6 +262,13 @@ pub async fn rotate(
     let (key, viewer) = managed(&txn, caller, id).await?;
     if key.revoked_at.is_some() {
         return Err(AppError::Conflict("a revoked key cannot be rotated".into()));
+    }
+    // A second rotation would end the first one's grace early; only one
+    // that ends every replaced secret at once (graceHours: 0) may.
+    if grace > 0 && key.grace_ends_at.is_some_and(|end| end > Utc::now()) {
+        return Err(AppError::Conflict(
+            "the last rotation's grace is still running; wait, or rotate with graceHours: 0".into(),
+        ));
     }
     let environment = Environment::parse(&key.environment).unwrap_or(Environment::Live);
     let made = secret::generate(environment, Some(&key.lookup));

@@ -104,7 +104,10 @@ impl WorkroomEvent {
 /// The caller, and when its access token expires (keys do not).
 async fn identity(ctx: &Context<'_>) -> AppResult<(Principal, Option<i64>)> {
     let principal = ctx.caller().await?;
-    let expires_at = ctx.data_opt::<Identity>().and_then(|i| i.expires_at);
+    let expires_at = match principal.key() {
+        Some(key) => key.valid_until.map(|at| at.timestamp()),
+        None => ctx.data_opt::<Identity>().and_then(|i| i.expires_at),
+    };
     Ok((principal, expires_at))
 }
 

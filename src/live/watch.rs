@@ -142,12 +142,15 @@ impl Watch {
                 }
             };
             let key_id = self.principal.key().map(|k| k.id.clone());
+            // Resolves with true when this key was revoked, with false when
+            // revocations were missed (then the key is checked again).
             let revoked = async {
-                match (self.revocations.as_mut(), key_id) {
+                match (self.revocations.as_mut(), key_id.as_deref()) {
                     (Some(rx), Some(id)) => loop {
                         match rx.recv().await {
-                            Ok(revoked) if *revoked == *id => return,
-                            Ok(_) | Err(RecvError::Lagged(_)) => continue,
+                            Ok(revoked) if *revoked == *id => return true,
+                            Ok(_) => continue,
+                            Err(RecvError::Lagged(_)) => return false,
                             Err(RecvError::Closed) => std::future::pending::<()>().await,
                         }
                     },
@@ -167,8 +170,16 @@ impl Watch {
                     Err(RecvError::Closed) => return None,
                 },
                 () = expired => return Some(Err(expired_token())),
-                () = revoked => {
-                    return Some(Err(AppError::Unauthenticated("this API key was revoked")));
+                definite = revoked => {
+                    if definite {
+                        return Some(Err(AppError::Unauthenticated("this API key was revoked")));
+                    }
+                    if let Some(key) = self.principal.key()
+                        && let Err(err) =
+                            crate::access::load::still_valid(&self.state.db, &key.id).await
+                    {
+                        return Some(Err(err));
+                    }
                 }
             }
         }

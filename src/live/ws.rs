@@ -28,7 +28,7 @@ use super::shared::{Handoff, Operation, shareable};
 use super::watch::Watch;
 use crate::auth::Identity;
 use crate::auth::throttle::ClientAddr;
-use crate::error::ensure_codes;
+use crate::error::{AppError, ensure_codes};
 use crate::graphql::AtriumSchema;
 use crate::metrics::OpenSocket;
 use crate::state::AppState;
@@ -303,7 +303,27 @@ impl Connection {
         } else if self.subscriptions.len() >= MAX_SUBSCRIPTIONS {
             return Some(close(4429, "too many subscriptions on this connection"));
         }
-        let mut request = request.data(identity);
+        // Every operation counts against the caller's rate limit, as over HTTP.
+        let address = self.client.map(|c| c.0.to_string());
+        if let Err(err) = self
+            .state
+            .limits
+            .admit_identity(&identity, address.as_deref())
+        {
+            let retry_after = match &err {
+                AppError::TooManyRequests { retry_after } => *retry_after,
+                _ => 60,
+            };
+            let payload = serde_json::json!([{
+                "message": err.to_string(),
+                "extensions": { "code": err.code(), "retryAfter": retry_after },
+            }])
+            .to_string();
+            return Some(message("error", Some(&json_string(&id)), Some(&payload)));
+        }
+        let mut request = request
+            .data(identity)
+            .data(crate::graphql::RequestCache::default());
         if let Some(client) = self.client {
             request = request.data(client);
         }

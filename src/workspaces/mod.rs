@@ -353,6 +353,9 @@ impl WorkspaceMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The new workspace's settings.")] input: CreateWorkspaceInput,
     ) -> AppResult<Workspace> {
+        if ctx.caller().await?.key().is_some() {
+            return Err(AppError::Forbidden("only a person creates workspaces"));
+        }
         let user = ctx.current_user().await?;
         let viewer = service::create(ctx.db(), &user, input).await?;
         Ok(Workspace { viewer })

@@ -154,6 +154,26 @@ async fn a_workspace_key_acts_within_its_scopes_and_workspace_and_never_as_owner
             .gql(Some(&team.member.token), CREATE, json!({ "input": { "workspaceId": team.workspace, "name": "x" } }))
             .await;
         assert_code(&by_member, "FORBIDDEN");
+        // Even a member given INTEGRATIONS FULL mints none: a workspace key
+        // reaches as far as an admin.
+        let members = app
+            .data(Some(&team.owner.token), "query($ws: ID!) { workspace(id: $ws) { members(first: 100) { nodes { id user { id } } } } }",
+                json!({ "ws": team.workspace }))
+            .await;
+        let member_id = members["workspace"]["members"]["nodes"].as_array().unwrap().iter()
+            .find(|m| m["user"]["id"] == team.member.id.as_str()).unwrap()["id"].clone();
+        app.data(Some(&team.owner.token),
+            "mutation($m: ID!) { setMemberAccess(input: {memberId: $m, areas: [{area: INTEGRATIONS, access: FULL}]}) { id } }",
+            json!({ "m": member_id })).await;
+        let widened = app
+            .gql(Some(&team.member.token), CREATE, json!({ "input": { "workspaceId": team.workspace, "name": "x",
+                "scopes": scopes(&[("INTEGRATIONS", "FULL")]) } }))
+            .await;
+        assert_code(&widened, "FORBIDDEN");
+        // A key makes no workspaces.
+        let (_, personal, _) = mint(&app, &team.owner, json!({ "name": "Mine" })).await;
+        let made = app.gql(Some(&personal), "mutation { createWorkspace(input: {name: \"By key\"}) { id } }", json!({})).await;
+        assert_code(&made, "FORBIDDEN");
     })
     .await;
 }
@@ -426,6 +446,36 @@ async fn activity_records_who_acted_and_hides_the_key_from_those_who_may_not_see
         let by_key = nodes.iter().find(|n| n["by"]["name"] == "Bot").unwrap();
         assert_eq!(by_key["by"]["apiKey"], Value::Null);
         assert!(nodes.iter().all(|n| n["action"] != "api_key.created"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_subscription_ends_when_its_key_expires() {
+    each_backend(async |app| {
+        let team = app.team().await;
+        let soon = (chrono::Utc::now() + chrono::Duration::seconds(2)).to_rfc3339();
+        let (_, secret, _) = mint(
+            &app,
+            &team.owner,
+            json!({ "workspaceId": team.workspace, "name": "Brief", "expiresAt": soon }),
+        )
+        .await;
+        let mut ws = WsClient::connect(&app, TRANSPORT_WS, Some(&secret))
+            .await
+            .expect("accepted");
+        ws.subscribe(
+            "e",
+            "subscription($ws: ID!) { activity(workspaceId: $ws) { id } }",
+            json!({ "ws": team.workspace }),
+        )
+        .await;
+        let got = ws.next("e", Duration::from_secs(6)).await;
+        assert_eq!(
+            crate::ws_client::error_code(&got).as_deref(),
+            Some("UNAUTHENTICATED"),
+            "{got:?}"
+        );
     })
     .await;
 }

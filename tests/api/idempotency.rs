@@ -79,6 +79,20 @@ async fn a_repeated_key_replays_and_a_changed_request_conflicts() {
             send(&app, &team.viewer.token, "k-2", CREATE_ROOM, vars.clone()).await;
         assert_code(&refused, "FORBIDDEN");
         assert_eq!(workroom_count(&app, token, &team.workspace).await, 2);
+        // A request refused before it ran leaves the key free, under either
+        // media type.
+        let (_, _, invalid) = send(&app, token, "k-4", "mutation { noSuchField }", json!({})).await;
+        assert_code(&invalid, "BAD_USER_INPUT");
+        let (_, replayed, fixed) = send(
+            &app,
+            token,
+            "k-4",
+            CREATE_ROOM,
+            json!({ "ws": team.workspace, "name": "Fixed" }),
+        )
+        .await;
+        assert_eq!(replayed, None);
+        assert!(fixed["data"]["createWorkroom"]["id"].is_string(), "{fixed}");
         // Queries run as usual.
         let (_, replayed, read) = send(&app, token, "k-3", "{ me { id } }", json!({})).await;
         assert_eq!(

@@ -149,3 +149,53 @@ async fn servers_on_one_database_share_a_limit() {
     // sign_up's workspace listing counted on the first server too.
     assert_eq!(admitted, limit - 1);
 }
+
+#[tokio::test]
+async fn operations_over_a_socket_and_failed_keys_count_too() {
+    each_backend_with(
+        |config| config.rate_limit_per_minute = 3,
+        async |app| {
+            inside_one_window(10).await;
+            let user = app.sign_up("Socket").await;
+            // sign_up's workspace listing was one; two more over the socket.
+            let mut ws = crate::ws_client::WsClient::connect(
+                &app,
+                crate::ws_client::TRANSPORT_WS,
+                Some(&user.token),
+            )
+            .await
+            .unwrap();
+            for (i, expected) in [None, None, Some("RATE_LIMITED")].into_iter().enumerate() {
+                let id = format!("q{i}");
+                ws.subscribe(&id, ME, json!({})).await;
+                let got = ws.next(&id, Duration::from_secs(5)).await;
+                assert_eq!(
+                    crate::ws_client::error_code(&got).as_deref(),
+                    expected,
+                    "{got:?}"
+                );
+            }
+            // Guessing keys from one address: each failure counts, and past the
+            // limit no more keys are looked up.
+            let guess =
+                atrium::keys::secret::generate(atrium::keys::secret::Environment::Live, None)
+                    .secret;
+            let mut codes = Vec::new();
+            for _ in 0..4 {
+                let response = app.gql(Some(&guess), ME, json!({})).await;
+                codes.push(code(&response).unwrap());
+            }
+            // The address already made sign_up's anonymous request.
+            assert_eq!(
+                codes,
+                [
+                    "UNAUTHENTICATED",
+                    "UNAUTHENTICATED",
+                    "RATE_LIMITED",
+                    "RATE_LIMITED"
+                ]
+            );
+        },
+    )
+    .await;
+}
