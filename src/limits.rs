@@ -166,39 +166,32 @@ impl RateLimits {
         if db.get_database_backend() != DbBackend::Postgres || current.is_empty() {
             return Ok(());
         }
-        let mut first_error = None;
-        for (key, delta) in current {
-            let statement = Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "INSERT INTO rate_counts (bucket, window_start, requests) VALUES ($1, $2, $3)
-                 ON CONFLICT (bucket, window_start)
-                 DO UPDATE SET requests = rate_counts.requests + EXCLUDED.requests
-                 RETURNING requests",
-                [key.clone().into(), window.into(), (delta as i64).into()],
-            );
-            match db.query_one_raw(statement).await {
-                Ok(row) => {
-                    let total = row.and_then(|r| r.try_get_by_index::<i64>(0).ok());
-                    if let (Some(total), Some(b)) = (total, self.lock().get_mut(&key))
-                        && b.window == window
-                    {
-                        // What this server has shared so far is in `total`.
-                        let shared = b.local - b.unshared;
-                        b.remote = (total.max(0) as u64).saturating_sub(shared);
-                    }
-                }
-                Err(err) => {
-                    // Shared again at the next round.
-                    if let Some(b) = self.lock().get_mut(&key) {
-                        b.unshared += delta;
-                    }
-                    first_error.get_or_insert(err);
-                }
+        // One statement for every bucket: add the deltas, read the totals.
+        let deltas: Vec<serde_json::Value> = current
+            .iter()
+            .map(|(bucket, delta)| serde_json::json!({ "bucket": bucket, "requests": delta }))
+            .collect();
+        let statement = Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "INSERT INTO rate_counts (bucket, window_start, requests)
+             SELECT bucket, $2, requests
+             FROM jsonb_to_recordset($1::text::jsonb) AS t(bucket text, requests bigint)
+             ON CONFLICT (bucket, window_start)
+             DO UPDATE SET requests = rate_counts.requests + EXCLUDED.requests
+             RETURNING bucket, requests",
+            [
+                serde_json::Value::Array(deltas).to_string().into(),
+                window.into(),
+            ],
+        );
+        let rows = match db.query_all_raw(statement).await {
+            Ok(rows) => rows,
+            Err(err) => {
+                self.unshare(current);
+                return Err(err.into());
             }
-        }
-        if let Some(err) = first_error {
-            return Err(err.into());
-        }
+        };
+        self.record_totals(window, rows);
         db.execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
             "DELETE FROM rate_counts WHERE window_start < $1",
@@ -206,5 +199,35 @@ impl RateLimits {
         ))
         .await?;
         Ok(())
+    }
+
+    /// Puts back deltas that could not be shared, for the next round.
+    fn unshare(&self, deltas: Vec<(String, u64)>) {
+        let mut buckets = self.lock();
+        for (key, delta) in deltas {
+            if let Some(b) = buckets.get_mut(&key) {
+                b.unshared += delta;
+            }
+        }
+    }
+
+    /// Takes the totals the shared table returned as the others' counts.
+    fn record_totals(&self, window: i64, rows: Vec<sea_orm::QueryResult>) {
+        let mut buckets = self.lock();
+        for row in rows {
+            let (Ok(key), Ok(total)) = (
+                row.try_get_by_index::<String>(0),
+                row.try_get_by_index::<i64>(1),
+            ) else {
+                continue;
+            };
+            if let Some(b) = buckets.get_mut(&key)
+                && b.window == window
+            {
+                // What this server has shared so far is in `total`.
+                let shared = b.local - b.unshared;
+                b.remote = (total.max(0) as u64).saturating_sub(shared);
+            }
+        }
     }
 }

@@ -26,6 +26,9 @@ async fn listen(hub: &Hub) -> Result<(), sea_orm::sqlx::Error> {
         .listen_all([ACTIVITY_CHANNEL, presence::CHANNEL, KEYS_CHANNEL])
         .await?;
     hub.poke();
+    // Revocations sent while the connection was down are lost: subscribers
+    // holding keys check theirs again.
+    hub.key_revoked(super::ANY_KEY);
     loop {
         match listener.try_recv().await? {
             Some(notification) if notification.channel() == ACTIVITY_CHANNEL => {

@@ -38,6 +38,9 @@ const POSTGRES_TICK: Duration = Duration::from_secs(1);
 
 /// PostgreSQL channel carrying the id of a workspace with new activity.
 pub const ACTIVITY_CHANNEL: &str = "atrium_activity";
+/// Sent as a revoked key's id when revocations may have been missed: every
+/// key's subscriptions check their key again.
+pub const ANY_KEY: &str = "*";
 /// Where a revoked API key's id is announced to every server.
 pub const KEYS_CHANNEL: &str = "atrium_key_revoked";
 

@@ -253,9 +253,14 @@ impl InvitationMutation {
         input: AcceptInvitationInput,
     ) -> AppResult<AcceptInvitationPayload> {
         // A signed-in person joins as themselves; no API key joins anything.
+        let presented = ctx
+            .data_opt::<crate::auth::Identity>()
+            .is_some_and(|i| i.principal.is_some() || i.key_secret.is_some());
         let user_id = match ctx.caller().await {
             Ok(Principal::Person { user_id }) => Some(user_id),
             Ok(_) => return Err(AppError::Forbidden("only a person accepts invitations")),
+            // A credential that fails is an error, never anonymous.
+            Err(err) if presented => return Err(err),
             Err(_) => None,
         };
         service::accept(ctx.state(), user_id.as_deref(), input).await

@@ -149,6 +149,7 @@ impl Watch {
                     (Some(rx), Some(id)) => loop {
                         match rx.recv().await {
                             Ok(revoked) if *revoked == *id => return true,
+                            Ok(revoked) if &*revoked == crate::events::ANY_KEY => return false,
                             Ok(_) => continue,
                             Err(RecvError::Lagged(_)) => return false,
                             Err(RecvError::Closed) => std::future::pending::<()>().await,
