@@ -170,12 +170,18 @@ pub struct MemberConnection {
     pub nodes: Vec<Member>,
     /// Where the page starts and ends; pass `endCursor` as `after` for the next page.
     pub page_info: PageInfo,
-    /// Members in the whole workspace, across pages.
-    pub total_count: u64,
+    #[graphql(skip)]
+    pub workspace_id: String,
 }
 
 #[ComplexObject]
 impl MemberConnection {
+    /// Members in the whole workspace, across pages; counted only when asked
+    /// for.
+    async fn total_count(&self, ctx: &Context<'_>) -> AppResult<u64> {
+        service::count(ctx.db(), &self.workspace_id).await
+    }
+
     /// The page as Relay edges: each member with its cursor.
     async fn edges(&self) -> Vec<MemberEdge> {
         self.nodes

@@ -212,9 +212,7 @@ pub async fn page(
     first: u64,
     after: Option<String>,
 ) -> AppResult<MemberConnection> {
-    let base = member::Entity::find().filter(member::Column::WorkspaceId.eq(&workspace.id));
-    let total_count = base.clone().count(db).await?;
-    let mut query = base;
+    let mut query = member::Entity::find().filter(member::Column::WorkspaceId.eq(&workspace.id));
     let after_given = after.is_some();
     if let Some(after) = after {
         query = query.filter(member::Column::Id.gt(parse_cursor(&after)?));
@@ -230,8 +228,16 @@ pub async fn page(
     Ok(MemberConnection {
         nodes: with_users(db, workspace, rows).await?,
         page_info: PageInfo::of(&cursors, has_next_page, after_given),
-        total_count,
+        workspace_id: workspace.id.clone(),
     })
+}
+
+/// Members of a workspace, banned ones included.
+pub async fn count(db: &impl ConnectionTrait, workspace_id: &str) -> AppResult<u64> {
+    Ok(member::Entity::find()
+        .filter(member::Column::WorkspaceId.eq(workspace_id))
+        .count(db)
+        .await?)
 }
 
 /// In a write transaction: the member `member_id` and the actor's locked

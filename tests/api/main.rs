@@ -29,6 +29,7 @@ mod rate_limits;
 mod schema_file;
 mod scopes;
 mod startup;
+mod statements;
 mod telemetry;
 mod tenancy;
 mod tokens;
