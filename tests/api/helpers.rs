@@ -271,6 +271,18 @@ impl TestApp {
             })
     }
 
+    /// What `/metrics` serves.
+    pub async fn metrics(&self) -> String {
+        self.client
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// The first column of every row a query returns, as text.
     pub async fn query_strings(&self, sql: &str) -> Vec<String> {
         let db = Database::connect(self.database_url.as_str()).await.unwrap();

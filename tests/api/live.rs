@@ -209,15 +209,7 @@ async fn connection_limits() {
 
 /// One value from `/metrics`.
 async fn metric(app: &TestApp, name: &str) -> u64 {
-    let text = app
-        .http()
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics().await;
     text.lines()
         .find_map(|l| l.strip_prefix(&format!("{name} ")))
         .and_then(|v| v.parse().ok())

@@ -7,16 +7,9 @@ use crate::helpers::*;
 
 /// Statements the server has run so far.
 async fn statements(app: &TestApp) -> f64 {
-    let text = app
-        .http()
-        .get(app.url("/metrics"))
-        .send()
+    app.metrics()
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
+        .lines()
         .filter(|l| l.starts_with("atrium_db_statement_duration_seconds_count"))
         .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
         .sum()

@@ -30,17 +30,6 @@ fn sample(metrics: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
     })
 }
 
-async fn metrics(app: &TestApp) -> String {
-    app.http()
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn metrics_have_latency_histograms_and_process_figures() {
     each_backend_with(
@@ -52,7 +41,7 @@ async fn metrics_have_latency_histograms_and_process_figures() {
                 let response = app.gql(Some(&user.token), &query, json!({})).await;
                 assert_eq!(response["data"]["me"]["id"], user.id.as_str());
             }
-            let text = metrics(&app).await;
+            let text = app.metrics().await;
             let count = |labels: &[(&str, &str)]| {
                 sample(
                     &text,
@@ -109,7 +98,7 @@ async fn live_delivery_lag_is_measured() {
     let user = app.sign_up("Lag").await;
     let workspace = app.create_workspace(&user, "Lag Co").await;
     let before = sample(
-        &metrics(&app).await,
+        &app.metrics().await,
         "atrium_live_delivery_lag_seconds_count",
         &[],
     );
@@ -135,7 +124,7 @@ async fn live_delivery_lag_is_measured() {
     }
     assert!(delivered, "no event reached the subscriber");
     let after = sample(
-        &metrics(&app).await,
+        &app.metrics().await,
         "atrium_live_delivery_lag_seconds_count",
         &[],
     );
