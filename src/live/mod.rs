@@ -179,10 +179,18 @@ impl LiveSubscription {
             .map_err(workrooms::service::as_workroom_not_found)?;
         workrooms::service::ensure_visible(&viewer, &workroom_id)?;
         let state = ctx.state().clone();
-        let me = ctx.current_user().await?;
+        // A person is listed as viewing; a workspace key, being no one,
+        // watches unlisted.
+        let me = match principal.person_id() {
+            Some(_) => Some(ctx.current_user().await?),
+            None => None,
+        };
         let presence_rx = state.hub.presence().subscribe(&workroom_id);
         let watch = Watch::start(state.clone(), viewer, principal, None, expires_at).await?;
-        let viewing = Viewing::start(state, workroom_id.clone(), me).await?;
+        let viewing = match me {
+            Some(me) => Some(Viewing::start(state, workroom_id.clone(), me).await?),
+            None => None,
+        };
         let room_watch = RoomWatch {
             access: watch.viewer.workroom_access(&workroom_id),
             redaction: watch.redaction(),
@@ -229,7 +237,8 @@ async fn known_cursor(ctx: &Context<'_>, workspace_id: &str, cursor: &str) -> Ap
 /// presence. Leaving (the stream dropped) is announced.
 struct RoomWatch {
     workroom_id: String,
-    viewing: Viewing,
+    /// Its listing among the workroom's viewers; None for a workspace key.
+    viewing: Option<Viewing>,
     /// The feed's steps. A stream, not a call per wait: a presence event
     /// arriving meanwhile must not restart a catch-up or an access reload.
     steps: BoxStream<'static, (AppResult<Step>, (Access, Redaction))>,
@@ -304,7 +313,11 @@ impl RoomWatch {
                     Err(RecvError::Lagged(_)) => {}
                     Err(RecvError::Closed) => return None,
                 },
-                _ = self.heartbeat.tick() => self.viewing.refresh().await,
+                _ = self.heartbeat.tick() => {
+                    if let Some(viewing) = &mut self.viewing {
+                        viewing.refresh().await;
+                    }
+                }
             }
         }
     }

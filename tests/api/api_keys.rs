@@ -479,3 +479,30 @@ async fn a_subscription_ends_when_its_key_expires() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_workspace_key_watches_a_workroom_unlisted() {
+    each_backend(async |app| {
+        let team = app.team().await;
+        let room = app.create_workroom(&team.owner, &team.workspace, "Watched").await;
+        let room = room["data"]["createWorkroom"]["id"].as_str().unwrap().to_owned();
+        let (_, secret, _) = mint(&app, &team.owner, json!({ "workspaceId": team.workspace, "name": "Watcher" })).await;
+        let mut ws = WsClient::connect(&app, TRANSPORT_WS, Some(&secret)).await.expect("accepted");
+        ws.subscribe("w", "subscription($wr: ID!) { workroomEvents(workroomId: $wr) { kind } }", json!({ "wr": room })).await;
+        let mut seen = None;
+        for attempt in 0..10 {
+            app.data(Some(&team.owner.token), "mutation($wr: ID!, $d: String) { updateWorkroom(input: {id: $wr, description: $d}) { id } }",
+                json!({ "wr": room, "d": format!("take {attempt}") })).await;
+            if let crate::ws_client::Got::Next(payload) = ws.next("w", Duration::from_secs(1)).await {
+                seen = Some(payload);
+                break;
+            }
+        }
+        assert_eq!(seen.expect("an event")["data"]["workroomEvents"]["kind"], "workroom.updated");
+        let viewers = app
+            .data(Some(&team.owner.token), "query($wr: ID!) { workroom(id: $wr) { viewers { id } } }", json!({ "wr": room }))
+            .await;
+        assert_eq!(viewers["workroom"]["viewers"], json!([]));
+    })
+    .await;
+}
