@@ -71,7 +71,7 @@ fn hidden_is_none(found: AppResult<Option<Node>>) -> AppResult<Option<Node>> {
 async fn find(ctx: &Context<'_>, id: &str) -> AppResult<Option<Node>> {
     let db = ctx.db();
     if let Ok(viewer) = ctx.membership(id).await {
-        return Ok(Some(Node::Workspace(Workspace { viewer })));
+        return Ok(Some(Node::Workspace(Workspace::new(viewer))));
     }
     if let Ok(model) = crate::workrooms::service::find(db, id).await {
         let viewer = ctx.membership(&model.workspace_id).await?;

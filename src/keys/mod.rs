@@ -74,11 +74,7 @@ impl ApiKey {
         let Some(id) = &self.0.workspace_id else {
             return Ok(None);
         };
-        Ok(ctx
-            .membership(id)
-            .await
-            .ok()
-            .map(|viewer| Workspace { viewer }))
+        Ok(ctx.membership(id).await.ok().map(Workspace::new))
     }
 
     /// The person who made the key; null once their account is gone.

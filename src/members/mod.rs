@@ -163,7 +163,7 @@ impl WorkroomAccess {
 }
 
 /// A page of members, oldest first.
-#[derive(SimpleObject)]
+#[derive(SimpleObject, Clone)]
 #[graphql(complex)]
 pub struct MemberConnection {
     /// The members of this page, in joining order.
@@ -332,6 +332,6 @@ impl MemberMutation {
         let id = id_arg("workspaceId", &workspace_id)?;
         let viewer =
             service::transfer_ownership(ctx.db(), &ctx.caller().await?, id, &to_member_id).await?;
-        Ok(Workspace { viewer })
+        Ok(Workspace::new(viewer))
     }
 }

@@ -142,20 +142,27 @@ pub async fn insert_owner(
     .await?)
 }
 
-/// Makes GraphQL members: each with its account and effective access.
-pub async fn with_users(
+/// The accounts and custom roles of some member rows, in two statements
+/// at most, whatever the number of rows or workspaces.
+async fn people(
     db: &impl ConnectionTrait,
-    workspace: &workspace::Model,
-    members: Vec<member::Model>,
-) -> AppResult<Vec<Member>> {
+    members: &[member::Model],
+) -> AppResult<(
+    HashMap<String, user::Model>,
+    HashMap<String, custom_role::Model>,
+)> {
     let user_ids: Vec<String> = members.iter().map(|m| m.user_id.clone()).collect();
-    let mut users: HashMap<String, user::Model> = user::Entity::find()
-        .filter(user::Column::Id.is_in(user_ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|u| (u.id.clone(), u))
-        .collect();
+    let users: HashMap<String, user::Model> = if user_ids.is_empty() {
+        HashMap::new()
+    } else {
+        user::Entity::find()
+            .filter(user::Column::Id.is_in(user_ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|u| (u.id.clone(), u))
+            .collect()
+    };
     let role_ids: Vec<String> = members
         .iter()
         .filter_map(|m| m.custom_role_id.clone())
@@ -171,11 +178,22 @@ pub async fn with_users(
             .map(|r| (r.id.clone(), r))
             .collect()
     };
+    Ok((users, roles))
+}
+
+/// Member rows with their accounts and custom roles.
+fn assemble(
+    workspace: &workspace::Model,
+    members: Vec<member::Model>,
+    users: &HashMap<String, user::Model>,
+    roles: &HashMap<String, custom_role::Model>,
+) -> AppResult<Vec<Member>> {
     members
         .into_iter()
         .map(|model| {
             let user = users
-                .remove(&model.user_id)
+                .get(&model.user_id)
+                .cloned()
                 .ok_or_else(|| AppError::internal(anyhow::anyhow!("member without user")))?;
             let custom_role = model
                 .custom_role_id
@@ -185,6 +203,72 @@ pub async fn with_users(
             Ok(Member::new(workspace, model, user, custom_role))
         })
         .collect()
+}
+
+pub async fn with_users(
+    db: &impl ConnectionTrait,
+    workspace: &workspace::Model,
+    members: Vec<member::Model>,
+) -> AppResult<Vec<Member>> {
+    let (users, roles) = people(db, &members).await?;
+    assemble(workspace, members, &users, &roles)
+}
+
+/// The first page of members of each of several workspaces, in three
+/// statements at most however many workspaces there are: the rows (a window
+/// per workspace), their accounts, their custom roles.
+pub async fn first_pages(
+    db: &impl ConnectionTrait,
+    workspaces: &[&workspace::Model],
+    first: u64,
+) -> AppResult<HashMap<String, MemberConnection>> {
+    if workspaces.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let backend = db.get_database_backend();
+    let mark = |n: usize| match backend {
+        sea_orm::DbBackend::Postgres => format!("${n}"),
+        _ => "?".to_owned(),
+    };
+    let list: Vec<String> = (1..=workspaces.len()).map(mark).collect();
+    let sql = format!(
+        "SELECT * FROM (SELECT m.*, ROW_NUMBER() OVER (PARTITION BY m.workspace_id ORDER BY m.id) AS page_row
+         FROM members m WHERE m.workspace_id IN ({})) AS t WHERE page_row <= {} ORDER BY workspace_id, id",
+        list.join(", "),
+        mark(workspaces.len() + 1)
+    );
+    let mut values: Vec<sea_orm::Value> = workspaces.iter().map(|w| w.id.clone().into()).collect();
+    values.push(((first + 1) as i64).into());
+    let rows = member::Entity::find()
+        .from_raw_sql(sea_orm::Statement::from_sql_and_values(
+            backend, sql, values,
+        ))
+        .all(db)
+        .await?;
+    let (users, roles) = people(db, &rows).await?;
+    let mut by_workspace: HashMap<String, Vec<member::Model>> = HashMap::new();
+    for row in rows {
+        by_workspace
+            .entry(row.workspace_id.clone())
+            .or_default()
+            .push(row);
+    }
+    let mut pages = HashMap::new();
+    for workspace in workspaces {
+        let mut rows = by_workspace.remove(&workspace.id).unwrap_or_default();
+        let has_next_page = rows.len() as u64 > first;
+        rows.truncate(first as usize);
+        let cursors: Vec<String> = rows.iter().map(|m| m.id.clone()).collect();
+        pages.insert(
+            workspace.id.clone(),
+            MemberConnection {
+                nodes: assemble(workspace, rows, &users, &roles)?,
+                page_info: PageInfo::of(&cursors, has_next_page, false),
+                workspace_id: workspace.id.clone(),
+            },
+        );
+    }
+    Ok(pages)
 }
 
 pub async fn one(

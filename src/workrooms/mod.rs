@@ -40,9 +40,7 @@ impl Workroom {
 
     /// The workspace it belongs to.
     async fn workspace(&self) -> Workspace {
-        Workspace {
-            viewer: self.viewer.clone(),
-        }
+        Workspace::new(self.viewer.clone())
     }
 
     /// Who made it; null once that account is gone.

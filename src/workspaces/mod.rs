@@ -46,9 +46,19 @@ pub enum Visibility {
 /// A workspace as seen by one of its members.
 pub struct Workspace {
     pub viewer: Membership,
+    /// Its first page of members, when a list of workspaces loaded them
+    /// for all at once.
+    members_page: Option<(u64, MemberConnection)>,
 }
 
 impl Workspace {
+    pub fn new(viewer: Membership) -> Self {
+        Self {
+            viewer,
+            members_page: None,
+        }
+    }
+
     fn model(&self) -> &entity::workspace::Model {
         &self.viewer.workspace
     }
@@ -155,7 +165,14 @@ impl Workspace {
         )]
         after: Option<String>,
     ) -> AppResult<MemberConnection> {
-        members::service::page(ctx.db(), self.model(), page_size(first)?, after).await
+        let first = page_size(first)?;
+        if let Some((size, page)) = &self.members_page
+            && after.is_none()
+            && *size == first
+        {
+            return Ok(page.clone());
+        }
+        members::service::page(ctx.db(), self.model(), first, after).await
     }
 
     /// Invitations, newest first; PENDING lists only live ones, EXPIRED
@@ -305,6 +322,41 @@ pub struct UpdateWorkspaceInput {
     pub visibility: Option<Visibility>,
 }
 
+/// The page size of `members` when every selection of it under this field
+/// asks for the first page with one size; None otherwise.
+fn members_prefetch(ctx: &Context<'_>) -> AppResult<Option<u64>> {
+    let mut size = None;
+    for field in ctx
+        .field()
+        .selection_set()
+        .filter(|f| f.name() == "members")
+    {
+        let mut first = None;
+        let arguments = field
+            .arguments()
+            .map_err(|err| AppError::bad_input("members", err.message))?;
+        for (name, value) in arguments {
+            match (name.as_str(), value) {
+                ("after", async_graphql::Value::Null) => {}
+                ("after", _) => return Ok(None),
+                ("first", async_graphql::Value::Number(n)) => {
+                    first = Some(n.as_i64().and_then(|n| i32::try_from(n).ok()))
+                }
+                ("first", async_graphql::Value::Null) => {}
+                _ => return Ok(None),
+            }
+        }
+        let Ok(this) = page_size(first.flatten()) else {
+            return Ok(None);
+        };
+        if size.is_some_and(|s| s != this) {
+            return Ok(None);
+        }
+        size = Some(this);
+    }
+    Ok(size)
+}
+
 #[derive(Default)]
 pub struct WorkspaceQuery;
 
@@ -312,12 +364,27 @@ pub struct WorkspaceQuery;
 impl WorkspaceQuery {
     /// The caller's workspaces, deleted ones excluded.
     async fn workspaces(&self, ctx: &Context<'_>) -> AppResult<Vec<Workspace>> {
-        let user_id = &ctx.caller().await?;
-        Ok(service::list_for_user(ctx.db(), user_id)
+        let caller = ctx.caller().await?;
+        let mut list: Vec<Workspace> = service::list_for_user(ctx.db(), &caller)
             .await?
             .into_iter()
-            .map(|viewer| Workspace { viewer })
-            .collect())
+            .map(Workspace::new)
+            .collect();
+        // Members asked for on every workspace load for all of them at once.
+        if let Some(first) = members_prefetch(ctx)? {
+            let readable: Vec<&entity::workspace::Model> = list
+                .iter()
+                .filter(|w| w.viewer.allows(Capability::ReadMembers))
+                .map(|w| &w.viewer.workspace)
+                .collect();
+            let mut pages = members::service::first_pages(ctx.db(), &readable, first).await?;
+            for workspace in &mut list {
+                workspace.members_page = pages
+                    .remove(&workspace.viewer.workspace.id)
+                    .map(|page| (first, page));
+            }
+        }
+        Ok(list)
     }
 
     /// One workspace by id or slug; NOT_FOUND unless the caller belongs to it.
@@ -338,7 +405,7 @@ impl WorkspaceQuery {
         };
         let viewer = ctx.membership(&id).await?;
         viewer.require(Capability::ReadWorkspace)?;
-        Ok(Some(Workspace { viewer }))
+        Ok(Some(Workspace::new(viewer)))
     }
 }
 
@@ -358,7 +425,7 @@ impl WorkspaceMutation {
         }
         let user = ctx.current_user().await?;
         let viewer = service::create(ctx.db(), &user, input).await?;
-        Ok(Workspace { viewer })
+        Ok(Workspace::new(viewer))
     }
 
     /// Changes the workspace's name, description, website or visibility; absent fields stay.
@@ -370,7 +437,7 @@ impl WorkspaceMutation {
         input: UpdateWorkspaceInput,
     ) -> AppResult<Workspace> {
         let viewer = service::update(ctx.db(), &ctx.caller().await?, input).await?;
-        Ok(Workspace { viewer })
+        Ok(Workspace::new(viewer))
     }
 
     /// Deletes the workspace; `confirmName` must be its exact name. It can
@@ -385,7 +452,7 @@ impl WorkspaceMutation {
     ) -> AppResult<Workspace> {
         let id = id_arg("id", &id)?;
         let viewer = service::delete(ctx.state(), &ctx.caller().await?, id, &confirm_name).await?;
-        Ok(Workspace { viewer })
+        Ok(Workspace::new(viewer))
     }
 
     /// Restores a deleted workspace within its grace period (the owner only).
@@ -400,7 +467,7 @@ impl WorkspaceMutation {
     ) -> AppResult<Workspace> {
         let id = id_arg("id", &id)?;
         let viewer = service::restore(ctx.db(), &ctx.caller().await?, id).await?;
-        Ok(Workspace { viewer })
+        Ok(Workspace::new(viewer))
     }
 
     /// Chooses whether admins manage billing, or only the owner.
@@ -417,7 +484,7 @@ impl WorkspaceMutation {
         let id = id_arg("workspaceId", &workspace_id)?;
         let viewer =
             service::set_admins_manage_billing(ctx.db(), &ctx.caller().await?, id, enabled).await?;
-        Ok(Workspace { viewer })
+        Ok(Workspace::new(viewer))
     }
 
     /// Hides navigation keys (such as `analytics`) from a role. `settings`
@@ -437,7 +504,7 @@ impl WorkspaceMutation {
         let viewer =
             service::set_hidden_navigation(ctx.db(), &ctx.caller().await?, id, role.into(), keys)
                 .await?;
-        Ok(Workspace { viewer })
+        Ok(Workspace::new(viewer))
     }
 
     /// Moves to another plan; never below the seats in use.
@@ -453,6 +520,6 @@ impl WorkspaceMutation {
     ) -> AppResult<Workspace> {
         let id = id_arg("workspaceId", &workspace_id)?;
         let viewer = service::change_plan(ctx.db(), &ctx.caller().await?, id, plan.into()).await?;
-        Ok(Workspace { viewer })
+        Ok(Workspace::new(viewer))
     }
 }

@@ -144,9 +144,7 @@ pub async fn accept(
         .map(|refresh| auth::session(state, user, refresh))
         .transpose()?;
     Ok(AcceptInvitationPayload {
-        workspace: Workspace {
-            viewer: Membership::new(workspace, joined, custom),
-        },
+        workspace: Workspace::new(Membership::new(workspace, joined, custom)),
         member,
         session: session.map(Into::into),
     })
