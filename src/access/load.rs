@@ -30,6 +30,24 @@ pub async fn visible(
     workspace_id: &str,
     caller: &Principal,
 ) -> AppResult<Membership> {
+    // A person (or a personal key's owner): the membership and its
+    // workspace in one statement.
+    if let Some(user_id) = caller.person_id() {
+        if let Principal::Key(key) = caller {
+            still_valid(db, &key.id).await?;
+        }
+        let (member, workspace) = member::Entity::find()
+            .filter(member::Column::WorkspaceId.eq(workspace_id))
+            .filter(member::Column::UserId.eq(user_id))
+            .find_also_related(workspace::Entity)
+            .one(db)
+            .await?
+            .ok_or(AppError::NotFound("workspace"))?;
+        let workspace = workspace.ok_or(AppError::NotFound("workspace"))?;
+        admit(&workspace, &member)?;
+        let custom_role = custom_role_of(db, &member).await?;
+        return Ok(Membership::new(workspace, member, custom_role).held_by(caller));
+    }
     let workspace = workspace::Entity::find_by_id(workspace_id)
         .one(db)
         .await?

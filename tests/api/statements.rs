@@ -103,3 +103,27 @@ async fn members_of_every_workspace_load_in_a_fixed_number_of_statements() {
     })
     .await;
 }
+
+/// A point read of a workspace is one statement: the caller's membership
+/// and the workspace together.
+#[tokio::test]
+async fn a_workspace_read_is_one_statement() {
+    each_backend(async |app| {
+        let team = app.team().await;
+        let read = "query($ws: ID!) { workspace(id: $ws) { id name slug plan } }";
+        for user in [&team.owner, &team.viewer] {
+            let statements = cost(&app, &user.token, read, json!({ "ws": team.workspace })).await;
+            assert_eq!(statements, 1.0);
+        }
+        // Outsiders learn nothing, at the same cost.
+        let outsider = app
+            .gql(
+                Some(&team.outsider.token),
+                read,
+                json!({ "ws": team.workspace }),
+            )
+            .await;
+        assert_code(&outsider, "NOT_FOUND");
+    })
+    .await;
+}
