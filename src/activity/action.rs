@@ -94,6 +94,8 @@ impl Action {
                 | WorkspaceOwnershipTransferred
                 | WorkspaceDeleted
                 | WorkspaceBillingSettingChanged
+                // A key's own subscriptions end before they see it.
+                | ApiKeyRevoked
         )
     }
 }
