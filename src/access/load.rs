@@ -44,9 +44,7 @@ pub async fn visible(
             .await?
             .ok_or(AppError::NotFound("workspace"))?;
         let workspace = workspace.ok_or(AppError::NotFound("workspace"))?;
-        admit(&workspace, &member)?;
-        let custom_role = custom_role_of(db, &member).await?;
-        return Ok(Membership::new(workspace, member, custom_role).held_by(caller));
+        return of_member(db, workspace, member, caller).await;
     }
     let workspace = workspace::Entity::find_by_id(workspace_id)
         .one(db)
@@ -87,6 +85,17 @@ async fn resolve(
     let member = find_member(db, &workspace.id, user_id)
         .await?
         .ok_or(AppError::NotFound("workspace"))?;
+    of_member(db, workspace, member, caller).await
+}
+
+/// A person's membership once its row is found: admitted, with its custom
+/// role, as the caller holds it.
+async fn of_member(
+    db: &impl ConnectionTrait,
+    workspace: workspace::Model,
+    member: member::Model,
+    caller: &Principal,
+) -> AppResult<Membership> {
     admit(&workspace, &member)?;
     let custom_role = custom_role_of(db, &member).await?;
     Ok(Membership::new(workspace, member, custom_role).held_by(caller))
@@ -130,6 +139,11 @@ pub async fn still_valid(db: &impl ConnectionTrait, key_id: &str) -> AppResult<(
         .one(db)
         .await?
         .ok_or(AppError::Unauthenticated("this API key no longer exists"))?;
+    usable(&key)
+}
+
+/// Whether a key still acts: neither revoked nor expired.
+pub fn usable(key: &api_key::Model) -> AppResult<()> {
     if key.revoked_at.is_some() {
         return Err(AppError::Unauthenticated("this API key was revoked"));
     }

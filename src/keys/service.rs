@@ -73,12 +73,7 @@ pub async fn verify(state: &AppState, presented: &str) -> AppResult<KeyGrant> {
     if !(current || replaced) || Environment::parse(&key.environment) != Some(parsed.environment) {
         return Err(unknown);
     }
-    if key.revoked_at.is_some() {
-        return Err(AppError::Unauthenticated("this API key was revoked"));
-    }
-    if key.expires_at.is_some_and(|at| at <= now) {
-        return Err(AppError::Unauthenticated("this API key has expired"));
-    }
+    load::usable(&key)?;
     if state.key_usage.count(&key.id)
         && let Err(err) = touch(&state.db, &key.id).await
     {
