@@ -14,7 +14,7 @@ const SHARE_EVERY: Duration = Duration::from_secs(1);
 
 pub fn spawn(state: &AppState) -> anyhow::Result<()> {
     state.hub.start();
-    crate::memory::spawn_releaser(state);
+    crate::memory::spawn_releaser(state.metrics.clone(), state.hub.clone());
     if state.config.deliver_mail {
         let mailer = mail::Mailer::from_config(&state.config)?;
         mail::spawn_worker(state.db.clone(), mailer, state.mail.clone());

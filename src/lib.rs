@@ -1,11 +1,14 @@
 //! Atrium: a GraphQL backend for team workspaces.
 
 pub mod access;
+pub mod accounts;
 pub mod activity;
 pub mod auth;
 pub mod billing;
 pub mod config;
+pub mod context;
 pub mod db;
+pub mod document;
 pub mod error;
 pub mod events;
 pub mod graphql;
@@ -24,6 +27,7 @@ pub mod serve;
 pub mod state;
 pub mod telemetry;
 pub mod text;
+pub mod tokens;
 pub mod workrooms;
 pub mod workspaces;
 

@@ -119,7 +119,7 @@ impl RateLimits {
         match identity
             .key_secret
             .as_deref()
-            .and_then(crate::keys::secret::parse)
+            .and_then(crate::auth::key_secret::parse)
         {
             Some(presented) => {
                 self.count(&[(format!("k:{}", presented.lookup), self.per_principal)])

@@ -1,5 +1,5 @@
 use atrium::config::{Config, ConfigArgs};
-use atrium::http::Server;
+use atrium::serve::Server;
 use clap::{Parser, Subcommand};
 
 /// Atrium: the GraphQL backend for team workspaces.

@@ -7,7 +7,10 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use crate::state::AppState;
+use std::sync::Arc;
+
+use crate::events::Hub;
+use crate::metrics::Metrics;
 
 /// How often connection churn is looked at.
 const LOOK_EVERY: Duration = Duration::from_secs(1);
@@ -18,12 +21,10 @@ const CHURN: u64 = 256;
 /// Releases free heap pages once a burst of connections has settled: many
 /// opened or closed since the last release, and for a whole second no
 /// connection or live subscriber came or went.
-pub fn spawn_releaser(state: &AppState) {
+pub fn spawn_releaser(metrics: Arc<Metrics>, hub: Hub) {
     if !cfg!(all(target_os = "linux", target_env = "gnu")) {
         return;
     }
-    let metrics = state.metrics.clone();
-    let hub = state.hub.clone();
     tokio::spawn(async move {
         let look = || {
             let opened = metrics.websocket_connections_total.load(Ordering::Relaxed);

@@ -16,9 +16,7 @@ const BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
-/// Operation names are chosen by clients: only this many distinct names get
-/// a label of their own; later ones count as `other`.
-pub const DEFAULT_OPERATION_NAMES: usize = 200;
+pub use crate::config::DEFAULT_OPERATION_NAMES;
 
 pub struct Metrics {
     pub graphql_requests: AtomicU64,

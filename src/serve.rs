@@ -1,3 +1,6 @@
+//! A server bound to its address with its database migrated, started with
+//! its background jobs.
+//!
 //! The accept loop and the rules every HTTP connection lives by: at most
 //! `max_connections` open at once (WebSockets included, for as long as they
 //! last), request headers complete within `header_read_timeout` of the
@@ -24,12 +27,54 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio::time::Instant;
 use tower::ServiceExt;
 
-/// What a connection may hold and for how long.
-#[derive(Clone, Copy, Debug)]
-pub struct ConnectionLimits {
-    pub header_read_timeout: Duration,
-    pub idle_timeout: Duration,
-    pub max_connections: usize,
+use crate::config::{Config, ConnectionLimits};
+use crate::state::AppState;
+
+/// A server bound to its address with its database migrated, ready to run.
+pub struct Server {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Server {
+    pub async fn build(mut config: Config) -> anyhow::Result<Self> {
+        let db = crate::db::connect(&config.database_url, config.db_max_connections).await?;
+        crate::db::migrate(&db).await?;
+        let listener = TcpListener::bind(&config.bind_addr).await?;
+        let addr = listener.local_addr()?;
+        if config.public_url.is_none() {
+            config.public_url = Some(format!("http://{addr}"));
+        }
+        Ok(Self {
+            listener,
+            state: AppState::new(db, config),
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        crate::jobs::spawn(&self.state).map_err(std::io::Error::other)?;
+        tracing::info!("listening on http://{}", self.listener.local_addr()?);
+        let limits = self.state.config.connections;
+        serve(
+            self.listener,
+            crate::http::router(self.state),
+            limits,
+            shutdown,
+        )
+        .await
+    }
 }
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(10);

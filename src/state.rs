@@ -9,12 +9,8 @@ use crate::auth::password::Passwords;
 use crate::auth::throttle::Throttles;
 use crate::config::Config;
 use crate::events::Hub;
-use crate::http::persisted::PersistedQueries;
 use crate::mail::MailSignal;
 use crate::metrics::Metrics;
-
-/// Bytes of query text kept for automatic persisted queries.
-const PERSISTED_QUERY_BYTES: usize = 16 << 20;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -29,12 +25,10 @@ pub struct AppState {
     /// Bounds the memory and CPU that password hashing may take.
     pub passwords: Arc<Passwords>,
     pub metrics: Arc<Metrics>,
-    /// Queries sent once with their hash, for automatic persisted queries.
-    pub persisted: Arc<PersistedQueries>,
     /// Request-rate limits per principal and per workspace.
     pub limits: Arc<crate::limits::RateLimits>,
     /// API keys' request counts and `lastUsedAt` writes.
-    pub key_usage: Arc<crate::keys::usage::KeyUsage>,
+    pub key_usage: Arc<crate::auth::key_usage::KeyUsage>,
 }
 
 impl AppState {
@@ -67,7 +61,6 @@ impl AppState {
             throttles,
             passwords,
             metrics,
-            persisted: Arc::new(PersistedQueries::new(PERSISTED_QUERY_BYTES)),
             key_usage: Arc::default(),
             limits,
         }

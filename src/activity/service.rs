@@ -12,10 +12,10 @@ use serde_json::{Map, Value, json};
 use super::action::Action;
 use super::{ActivityConnection, ActivityEvent, ActivityFilter};
 use crate::access::{Audience, Membership, Redaction};
-use crate::auth::tokens::new_id;
+use crate::context::PageInfo;
 use crate::error::{AppError, AppResult};
 use crate::events::{ACTIVITY_CHANNEL, FeedEvent, with_actors};
-use crate::graphql::PageInfo;
+use crate::tokens::new_id;
 
 /// An event about to be written.
 pub struct NewEvent<'a> {

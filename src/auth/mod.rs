@@ -1,15 +1,17 @@
-//! Who is calling: accounts, passwords, access and refresh tokens, and the
-//! request identity read from the `Authorization` header.
+//! Who is calling: the request identity read from the `Authorization`
+//! header, access tokens, passwords, and API key secrets with their
+//! verification and usage counts.
 
+pub mod api_key;
 pub mod email;
-mod graphql;
 pub mod jwt;
+pub mod key_secret;
+pub mod key_usage;
 pub mod password;
-pub mod service;
 pub mod throttle;
-pub mod tokens;
+mod user;
 
-pub use graphql::{AuthMutation, AuthPayload, AuthQuery, User};
+pub use user::User;
 
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
@@ -54,8 +56,8 @@ impl Identity {
                 "the Authorization header must be `Bearer <accessToken>` or `Bearer <API key>`",
             ))?
             .trim();
-        if crate::keys::secret::looks_like_key(token) {
-            crate::keys::secret::parse(token).ok_or(AppError::Unauthenticated(
+        if key_secret::looks_like_key(token) {
+            key_secret::parse(token).ok_or(AppError::Unauthenticated(
                 "malformed API key (its checksum does not match)",
             ))?;
             return Ok(Self {

@@ -28,9 +28,6 @@ use crate::error::AppResult;
 use crate::metrics::Metrics;
 pub use presence::{PresenceEvent, PresenceKind};
 
-/// Events buffered per workspace before a slow subscriber lags and catches up
-/// from the database instead (the default of `Config::feed_capacity`).
-pub const FEED_CAPACITY: usize = 1024;
 const BATCH: u64 = 500;
 /// How often every live feed is checked, whatever woke it before.
 const SQLITE_TICK: Duration = Duration::from_millis(250);

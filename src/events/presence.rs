@@ -14,8 +14,8 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
-use crate::auth::tokens::new_id;
 use crate::error::AppResult;
+use crate::tokens::new_id;
 
 pub const CHANNEL: &str = "atrium_presence";
 /// How long a viewer counts without a heartbeat.

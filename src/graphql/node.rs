@@ -9,9 +9,9 @@ use async_graphql::{Context, ID, Interface, Object};
 use entity::{activity_event, invitation, member};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
-use super::{ContextExt, id_arg};
 use crate::access::{Capability, Redaction};
 use crate::activity::ActivityEvent;
+use crate::context::{ContextExt, id_arg};
 use crate::error::{AppError, AppResult};
 use crate::invitations::Invitation;
 use crate::members::Member;

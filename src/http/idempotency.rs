@@ -16,9 +16,9 @@ use chrono::Utc;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, Value};
 
 use crate::access::Principal;
-use crate::auth::tokens::hash_token;
+use crate::document::operation;
 use crate::error::{AppError, AppResult};
-use crate::graphql::document::operation;
+use crate::tokens::hash_token;
 
 pub const HEADER: &str = "idempotency-key";
 /// How long a stored response is replayed.
@@ -193,7 +193,7 @@ pub async fn claim(
             ],
         )
         .await?;
-        let token = crate::auth::tokens::random_token();
+        let token = crate::tokens::random_token();
         let inserted = execute(
             db,
             "INSERT INTO idempotency_keys (owner, key, request_hash, token, created_at)

@@ -6,13 +6,13 @@ mod body;
 mod graphiql;
 pub mod idempotency;
 pub mod operation;
-pub mod origin;
 pub mod persisted;
+pub mod ws;
 
 pub use body::MAX_BODY_BYTES;
 
-use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
 use axum::http::header::CONTENT_TYPE;
@@ -20,22 +20,26 @@ use axum::http::{HeaderMap, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
-use tokio::net::TcpListener;
 use tower_http::LatencyUnit;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::auth::throttle::ClientAddr;
-use crate::config::Config;
 use crate::graphql::{AtriumSchema, build_schema};
 use crate::state::AppState;
+use persisted::PersistedQueries;
 
 #[derive(Clone)]
 pub(crate) struct HttpState {
     app: AppState,
     schema: AtriumSchema,
+    /// Queries sent once with their hash, for automatic persisted queries.
+    persisted: Arc<PersistedQueries>,
 }
+
+/// Bytes of query text kept for automatic persisted queries.
+const PERSISTED_QUERY_BYTES: usize = 16 << 20;
 
 pub fn router(app: AppState) -> Router {
     let schema = build_schema(Some(app.clone()));
@@ -47,7 +51,11 @@ pub fn router(app: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .with_state(HttpState { app, schema })
+        .with_state(HttpState {
+            app,
+            schema,
+            persisted: Arc::new(PersistedQueries::new(PERSISTED_QUERY_BYTES)),
+        })
         .layer(cors)
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
@@ -95,7 +103,7 @@ async fn websocket(
             "this origin may not open a WebSocket here (CORS_ALLOWED_ORIGINS)",
         );
     }
-    let Some(protocol) = crate::live::ws::protocol(&headers) else {
+    let Some(protocol) = crate::http::ws::protocol(&headers) else {
         return refuse(
             StatusCode::BAD_REQUEST,
             "BAD_USER_INPUT",
@@ -106,7 +114,7 @@ async fn websocket(
     let client = peer.map(|Extension(ConnectInfo(peer))| {
         ClientAddr::resolve(peer.ip(), &headers, &state.app.config.trusted_proxies)
     });
-    crate::live::ws::upgrade(state.schema, state.app, protocol, client, upgrade).await
+    crate::http::ws::upgrade(state.schema, state.app, protocol, client, upgrade).await
 }
 
 async fn metrics(State(state): State<HttpState>) -> Response {
@@ -129,46 +137,5 @@ async fn readyz(State(state): State<HttpState>) -> Response {
             tracing::warn!(error = %err, "database unreachable");
             (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
         }
-    }
-}
-
-/// A server bound to its address with its database migrated, ready to run.
-pub struct Server {
-    listener: TcpListener,
-    state: AppState,
-}
-
-impl Server {
-    pub async fn build(mut config: Config) -> anyhow::Result<Self> {
-        let db = crate::db::connect(&config.database_url, config.db_max_connections).await?;
-        crate::db::migrate(&db).await?;
-        let listener = TcpListener::bind(&config.bind_addr).await?;
-        let addr = listener.local_addr()?;
-        if config.public_url.is_none() {
-            config.public_url = Some(format!("http://{addr}"));
-        }
-        Ok(Self {
-            listener,
-            state: AppState::new(db, config),
-        })
-    }
-
-    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
-        self.listener.local_addr()
-    }
-
-    pub fn state(&self) -> &AppState {
-        &self.state
-    }
-
-    /// Serves until `shutdown` completes, then finishes the requests in flight.
-    pub async fn run(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
-        crate::jobs::spawn(&self.state).map_err(std::io::Error::other)?;
-        tracing::info!("listening on http://{}", self.listener.local_addr()?);
-        let limits = self.state.config.connections;
-        crate::serve::serve(self.listener, router(self.state), limits, shutdown).await
     }
 }

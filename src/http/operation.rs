@@ -23,9 +23,10 @@ use super::body::read_body;
 use super::{HttpState, graphiql, idempotency};
 use crate::auth::Identity;
 use crate::auth::throttle::ClientAddr;
-use crate::error::{AppError, AppResult, ensure_codes};
-use crate::graphql::RequestCache;
-use crate::graphql::document::{Chosen, operation};
+use crate::context::RequestCache;
+use crate::document::ensure_codes;
+use crate::document::{Chosen, operation};
+use crate::error::{AppError, AppResult};
 
 pub const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 
@@ -213,7 +214,7 @@ async fn run(
     mut request: async_graphql::Request,
     by_get: bool,
 ) -> Response {
-    if let Err(err) = state.app.persisted.resolve(&mut request) {
+    if let Err(err) = state.persisted.resolve(&mut request) {
         let status = match (&err, media) {
             (AppError::PersistedQueryNotFound, _) | (_, Media::Json) => StatusCode::OK,
             (_, Media::GraphqlResponse) => StatusCode::BAD_REQUEST,
@@ -425,7 +426,8 @@ async fn execute(
 async fn identify(state: &HttpState, headers: &HeaderMap) -> Result<Identity, AppError> {
     let mut identity = Identity::from_headers(headers, &state.app.keys)?;
     if let Some(secret) = identity.key_secret.take() {
-        let grant = crate::keys::service::verify(&state.app, &secret).await?;
+        let grant =
+            crate::auth::api_key::verify(&state.app.db, &state.app.key_usage, &secret).await?;
         identity.principal = Some(crate::access::Principal::Key(grant));
     }
     Ok(identity)

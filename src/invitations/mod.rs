@@ -8,9 +8,10 @@ use entity::{invitation, user};
 use sea_orm::EntityTrait;
 
 use crate::access::{Capability, Principal, Role, requires};
-use crate::auth::{AuthPayload, User};
+use crate::accounts::AuthPayload;
+use crate::auth::User;
+use crate::context::ContextExt;
 use crate::error::{AppError, AppResult};
-use crate::graphql::ContextExt;
 use crate::members::{AreaAccessInput, Member, WorkroomAccessInput};
 use crate::workspaces::Workspace;
 

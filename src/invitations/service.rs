@@ -18,15 +18,16 @@ use crate::access::{
     Access, Area, Capability, Membership, area_map, can_manage_role, to_json, within_own_access,
 };
 use crate::activity::{self, Action, Changes, NewEvent};
-use crate::auth::{email, tokens};
+use crate::auth::email;
+use crate::context::id_arg;
 use crate::db::begin_write;
 use crate::error::{AppError, AppResult};
-use crate::graphql::id_arg;
 use crate::mail;
 use crate::members::service::{
     JoinAs, checked_areas, checked_workrooms, ensure_within_reach, would_be,
 };
 use crate::state::AppState;
+use crate::tokens;
 
 mod accept;
 pub use accept::{accept, preview};

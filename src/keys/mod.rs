@@ -2,9 +2,7 @@
 //! rotates and revokes them; INTEGRATIONS VIEW lists them) and each person's
 //! own. Only hashes of secrets are stored; a secret is shown once.
 
-pub mod secret;
 pub mod service;
-pub mod usage;
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -13,11 +11,11 @@ use sea_orm::EntityTrait;
 
 use crate::access::{Area, Capability, area_map, requires};
 use crate::auth::User;
+use crate::auth::key_secret::Environment;
+use crate::context::ContextExt;
 use crate::error::AppResult;
-use crate::graphql::ContextExt;
 use crate::members::{AreaAccess, AreaAccessInput};
 use crate::workspaces::Workspace;
-use secret::Environment;
 
 /// Which environment a key is for; its secret starts `atr_live_` or
 /// `atr_test_`.

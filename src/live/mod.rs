@@ -2,10 +2,9 @@
 //! WebSocket. Each event is checked against the subscriber's access at the
 //! moment it is delivered.
 
-mod shared;
+pub mod shared;
 mod viewing;
-mod watch;
-pub mod ws;
+pub mod watch;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,9 +21,9 @@ use crate::access::{Access, Capability, Principal, Redaction, requires};
 use crate::activity::ActivityEvent;
 use crate::activity::service::parse_cursor;
 use crate::auth::{Identity, User};
+use crate::context::{ContextExt, id_arg};
 use crate::error::{AppError, AppResult};
 use crate::events::presence::{self, PresenceEvent};
-use crate::graphql::{ContextExt, id_arg};
 use crate::workrooms;
 use shared::Handoff;
 use viewing::Viewing;

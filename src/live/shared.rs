@@ -16,12 +16,12 @@ use async_graphql::{Context, EmptyMutation, ID, Object, Request, Schema, Subscri
 use futures_util::{Stream, StreamExt, stream};
 
 use super::watch::Watch;
-use super::ws::result_payload;
 use crate::access::Redaction;
 use crate::activity::ActivityEvent;
+use crate::document::ensure_codes;
+use crate::document::order::ResponseOrder;
 use crate::error::{AppError, AppResult};
 use crate::events::FeedEvent;
-use crate::graphql::order::ResponseOrder;
 
 /// Put in a request's data by the WebSocket endpoint: the `activity`
 /// resolver leaves its watch here and returns an empty stream.
@@ -235,4 +235,15 @@ impl RenderSubscription {
             .map_err(async_graphql::Error::from);
         stream::once(async move { item })
     }
+}
+
+/// A response as the `payload` of a `next` message, every error with a code.
+pub fn result_payload(mut response: async_graphql::Response) -> Arc<str> {
+    ensure_codes(&mut response);
+    let json = serde_json::to_string(&response).unwrap_or_else(|err| {
+        tracing::error!(error = %err, "a response could not be serialised");
+        r#"{"data":null,"errors":[{"message":"internal error","extensions":{"code":"INTERNAL"}}]}"#
+            .to_owned()
+    });
+    json.into()
 }

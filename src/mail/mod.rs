@@ -19,9 +19,9 @@ use sea_orm::{
 };
 use tokio::sync::Notify;
 
-use crate::auth::tokens::new_id;
 use crate::config::Config;
 use crate::error::AppResult;
+use crate::tokens::new_id;
 
 /// Attempts before a message is left for an operator to look at.
 const MAX_ATTEMPTS: i32 = 10;

@@ -20,10 +20,10 @@ use crate::access::{
     to_json, within_own_access, within_reach,
 };
 use crate::activity::{self, Action, Changes, NewEvent};
-use crate::auth::tokens::new_id;
+use crate::context::{PageInfo, id_arg};
 use crate::db::begin_write;
 use crate::error::{AppError, AppResult};
-use crate::graphql::{PageInfo, id_arg};
+use crate::tokens::new_id;
 
 mod ownership;
 mod pages;

@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use entity::custom_role;
 
 use crate::access::{Area, Capability, Role, area_map, requires, role_default};
+use crate::context::ContextExt;
 use crate::error::AppResult;
-use crate::graphql::ContextExt;
 use crate::members::{AreaAccess, AreaAccessInput, WorkroomAccess, WorkroomAccessInput};
 
 /// A named preset of access.

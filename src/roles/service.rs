@@ -12,12 +12,12 @@ use super::{CreateRoleInput, UpdateRoleInput};
 use crate::access::Principal;
 use crate::access::{Access, Area, AreaMap, Capability, Membership, WorkroomMap, to_json};
 use crate::activity::{self, Action, Changes, NewEvent};
-use crate::auth::tokens::new_id;
+use crate::context::id_arg;
 use crate::db::begin_write;
 use crate::error::{AppError, AppResult};
-use crate::graphql::id_arg;
 use crate::members::service::{checked_areas, checked_workrooms};
 use crate::members::{AreaAccessInput, WorkroomAccessInput};
+use crate::tokens::new_id;
 
 pub const MAX_ROLES: u64 = 20;
 const NAME_MAX: usize = 40;

@@ -13,10 +13,10 @@ use crate::access::{
     Access, Capability, Membership, WorkroomScope, can_edit_created_by, to_json, workroom_map,
 };
 use crate::activity::{self, Action, Changes, NewEvent};
-use crate::auth::tokens::new_id;
+use crate::context::id_arg;
 use crate::db::begin_write;
 use crate::error::{AppError, AppResult};
-use crate::graphql::id_arg;
+use crate::tokens::new_id;
 
 const NAME_MAX: usize = 120;
 const DESCRIPTION_MAX: usize = 2000;

@@ -13,13 +13,13 @@ use super::{CreateWorkspaceInput, UpdateWorkspaceInput};
 use crate::access::Principal;
 use crate::access::{Capability, Membership};
 use crate::activity::{self, Action, Changes, NewEvent};
-use crate::auth::tokens::{new_id, random_token};
+use crate::context::id_arg;
 use crate::db::begin_write;
 use crate::error::{AppError, AppResult};
-use crate::graphql::id_arg;
 use crate::members;
 use crate::state::AppState;
 use crate::text;
+use crate::tokens::{new_id, random_token};
 
 mod slug;
 use slug::choose_slug;

@@ -73,7 +73,8 @@ async fn secrets_have_a_prefix_and_a_checksum_and_only_a_hash_is_kept() {
         assert_code(&refused, "UNAUTHENTICATED");
         assert!(refused.to_string().contains("checksum"), "{refused}");
         let other =
-            atrium::keys::secret::generate(atrium::keys::secret::Environment::Live, None).secret;
+            atrium::auth::key_secret::generate(atrium::auth::key_secret::Environment::Live, None)
+                .secret;
         let unknown = app
             .gql(Some(&other), WORKROOMS, json!({ "ws": team.workspace }))
             .await;

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use atrium::config::{Config, Secret};
-use atrium::http::Server;
+use atrium::serve::Server;
 use entity::enums::Role;
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};

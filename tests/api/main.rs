@@ -18,6 +18,7 @@ mod http_protocol;
 mod http_surface;
 mod idempotency;
 mod invitations;
+mod layers;
 mod live;
 mod logs;
 mod mail;

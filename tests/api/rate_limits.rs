@@ -177,9 +177,11 @@ async fn operations_over_a_socket_and_failed_keys_count_too() {
             }
             // Guessing keys from one address: each failure counts, and past the
             // limit no more keys are looked up.
-            let guess =
-                atrium::keys::secret::generate(atrium::keys::secret::Environment::Live, None)
-                    .secret;
+            let guess = atrium::auth::key_secret::generate(
+                atrium::auth::key_secret::Environment::Live,
+                None,
+            )
+            .secret;
             let mut codes = Vec::new();
             for _ in 0..4 {
                 let response = app.gql(Some(&guess), ME, json!({})).await;

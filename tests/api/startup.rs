@@ -1,7 +1,7 @@
 //! Starting servers: any number at once on one fresh PostgreSQL database.
 
 use atrium::config::{Config, Secret};
-use atrium::http::Server;
+use atrium::serve::Server;
 use futures_util::future::join_all;
 use sea_orm::{ConnectionTrait, Database};
 

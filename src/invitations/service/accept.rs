@@ -2,8 +2,8 @@
 //! with a new account when the address has none).
 
 use super::*;
+use crate::accounts::service::{self as auth, Session};
 use crate::auth::password;
-use crate::auth::service::{self as auth, Session};
 use crate::invitations::{AcceptInvitationInput, AcceptInvitationPayload, InvitationPreview};
 use crate::members::{self, service::join};
 use crate::workspaces::{self, Workspace};

@@ -24,12 +24,12 @@ use axum::response::Response;
 use futures_util::stream::{self, BoxStream};
 use futures_util::{SinkExt, Stream, StreamExt, ready};
 
-use super::shared::{Handoff, Operation, shareable};
-use super::watch::Watch;
 use crate::auth::Identity;
 use crate::auth::throttle::ClientAddr;
-use crate::error::{AppError, ensure_codes};
+use crate::error::AppError;
 use crate::graphql::AtriumSchema;
+use crate::live::shared::{Handoff, Operation, result_payload, shareable};
+use crate::live::watch::Watch;
 use crate::metrics::OpenSocket;
 use crate::state::AppState;
 
@@ -323,7 +323,7 @@ impl Connection {
         }
         let mut request = request
             .data(identity)
-            .data(crate::graphql::RequestCache::default());
+            .data(crate::context::RequestCache::default());
         if let Some(client) = self.client {
             request = request.data(client);
         }
@@ -361,17 +361,6 @@ fn complete(id: &str) -> Message {
 
 fn json_string(value: &str) -> String {
     serde_json::to_string(value).unwrap_or_default()
-}
-
-/// A response as the `payload` of a `next` message, every error with a code.
-pub(super) fn result_payload(mut response: async_graphql::Response) -> Arc<str> {
-    ensure_codes(&mut response);
-    let json = serde_json::to_string(&response).unwrap_or_else(|err| {
-        tracing::error!(error = %err, "a response could not be serialised");
-        r#"{"data":null,"errors":[{"message":"internal error","extensions":{"code":"INTERNAL"}}]}"#
-            .to_owned()
-    });
-    json.into()
 }
 
 /// The open subscriptions of one connection. They are polled by the

@@ -9,11 +9,12 @@ use sea_orm::{
     QuerySelect,
 };
 
-use super::throttle::ClientAddr;
-use super::{email, password, tokens};
+use crate::auth::throttle::ClientAddr;
+use crate::auth::{email, password};
 use crate::db::begin_write;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
+use crate::tokens;
 use crate::workspaces;
 
 /// A signed-in session: a short-lived access token and the refresh token that

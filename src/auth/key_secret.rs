@@ -5,7 +5,7 @@
 
 use rand_core::{OsRng, RngCore};
 
-use crate::auth::tokens::hash_token;
+use crate::tokens::hash_token;
 
 const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 const LOOKUP_LEN: usize = 16;

@@ -8,6 +8,11 @@
 //! - its size in nodes (selections, arguments, directives, variables);
 //! - its text: no string argument, default value or variable carries a NUL
 //!   or a control character other than line feed and tab.
+//!
+//! It also gives every error of a response its code and caps their number,
+//! and `order` keeps response fields in the order they were asked for.
+
+pub mod order;
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -429,4 +434,46 @@ impl<'a> Walk<'a> {
         self.memo.insert(name, Memo::Done(cost));
         Ok(cost)
     }
+}
+
+/// Gives every error in a response an `extensions.code`: errors raised before
+/// any resolver ran (parse, validation, limits) carry none of their own.
+pub fn ensure_codes(response: &mut async_graphql::Response) {
+    cap_errors(&mut response.errors);
+    for error in &mut response.errors {
+        let has_code = error
+            .extensions
+            .as_ref()
+            .is_some_and(|ext| ext.get("code").is_some());
+        if has_code {
+            continue;
+        }
+        let code = if is_limit_error(&error.message) {
+            "QUERY_TOO_COMPLEX"
+        } else if error.path.is_empty() || is_input_error(&error.message) {
+            "BAD_USER_INPUT"
+        } else {
+            "INTERNAL"
+        };
+        error
+            .extensions
+            .get_or_insert_with(Default::default)
+            .set("code", code);
+    }
+}
+
+/// Errors the executor raises while coercing a field's arguments and
+/// variables: the client sent a value of the wrong type or range, or left a
+/// variable out. Resolvers' own errors always carry a code.
+fn is_input_error(message: &str) -> bool {
+    message.starts_with("Failed to parse ")
+        || message.starts_with("Invalid value for argument")
+        || (message.starts_with("Variable ") && message.ends_with(" is not defined."))
+}
+
+fn is_limit_error(message: &str) -> bool {
+    message.starts_with("Query is too complex")
+        || message.starts_with("Query is nested too deep")
+        || message.starts_with("The number of directives")
+        || message.contains("recursion")
 }

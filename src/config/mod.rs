@@ -10,8 +10,24 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::Args;
 
-pub use crate::http::origin::Origins;
-pub use crate::serve::ConnectionLimits;
+mod origins;
+
+pub use origins::Origins;
+
+/// What a connection may hold and for how long.
+#[derive(Clone, Copy, Debug)]
+pub struct ConnectionLimits {
+    pub header_read_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub max_connections: usize,
+}
+
+/// Events buffered per workspace before a slow subscriber lags and catches up
+/// from the database instead (the default of `Config::feed_capacity`).
+pub const FEED_CAPACITY: usize = 1024;
+/// Operation names are chosen by clients: only this many distinct names get
+/// a label of their own; later ones count as `other`.
+pub const DEFAULT_OPERATION_NAMES: usize = 200;
 
 /// A value that must not show up in logs.
 #[derive(Clone)]
@@ -120,7 +136,7 @@ pub struct ConfigArgs {
     pub workspace_rate_limit_per_minute: u32,
     /// Distinct operation names that get a label of their own in the request
     /// latency histogram; later names count as `other`.
-    #[arg(long, env = "METRICS_OPERATION_NAMES", default_value_t = crate::metrics::DEFAULT_OPERATION_NAMES)]
+    #[arg(long, env = "METRICS_OPERATION_NAMES", default_value_t = DEFAULT_OPERATION_NAMES)]
     pub metrics_operation_names: usize,
 }
 
@@ -205,7 +221,7 @@ impl Config {
             db_max_connections: 10,
             ws_init_timeout: Duration::from_secs(10),
             ws_send_timeout: Duration::from_secs(30),
-            feed_capacity: crate::events::FEED_CAPACITY,
+            feed_capacity: FEED_CAPACITY,
             password_hash_concurrency: std::thread::available_parallelism()
                 .map_or(1, std::num::NonZeroUsize::get),
             password_hash_queue: Duration::from_secs(10),
@@ -218,7 +234,7 @@ impl Config {
                 max_connections: 20_000,
             },
             origins: Origins::default(),
-            metrics_operation_names: crate::metrics::DEFAULT_OPERATION_NAMES,
+            metrics_operation_names: DEFAULT_OPERATION_NAMES,
             rate_limit_per_minute: 600,
             workspace_rate_limit_per_minute: 3000,
         }
@@ -306,7 +322,7 @@ fn stored_secret(dir: &Path) -> anyhow::Result<String> {
         return Ok(secret.trim().to_owned());
     }
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let secret = crate::auth::tokens::random_token();
+    let secret = crate::tokens::random_token();
     std::fs::write(&file, &secret).with_context(|| format!("writing {}", file.display()))?;
     Ok(secret)
 }

@@ -1,33 +1,17 @@
-use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+//! Accounts: signing up, logging in, refreshing and ending sessions, and
+//! `me`.
+
+use async_graphql::{Context, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use entity::user;
 
-use super::service::{self, Session};
-use super::throttle::ClientAddr;
+pub mod service;
+
+use service::Session;
+
+use crate::auth::User;
+use crate::auth::throttle::ClientAddr;
+use crate::context::ContextExt;
 use crate::error::AppResult;
-use crate::graphql::ContextExt;
-
-/// A person with an account.
-pub struct User(pub user::Model);
-
-/// A person with an account.
-#[Object]
-impl User {
-    /// Unique across every type.
-    async fn id(&self) -> ID {
-        ID(self.0.id.clone())
-    }
-
-    /// The sign-in address, lower-case.
-    async fn email(&self) -> &str {
-        &self.0.email
-    }
-
-    /// The name shown to others.
-    async fn name(&self) -> &str {
-        &self.0.name
-    }
-}
 
 /// A new session: send `accessToken` as `Authorization: Bearer …`; trade
 /// `refreshToken` for a new session before `expiresAt`.

@@ -1,0 +1,82 @@
+//! How clients see a workroom.
+
+use async_graphql::{Context, ID, Object};
+use chrono::{DateTime, Utc};
+use entity::user;
+use sea_orm::EntityTrait;
+
+use crate::access::{Capability, Require, requires};
+use crate::activity::{self, ActivityConnection, ActivityFilter};
+use crate::auth::User;
+use crate::context::{ContextExt, page_size};
+use crate::error::AppResult;
+use crate::workrooms::Workroom;
+use crate::workspaces::Workspace;
+
+/// A room of a workspace where its members work together.
+#[Object]
+impl Workroom {
+    /// Unique across every type.
+    pub async fn id(&self) -> ID {
+        ID(self.model.id.clone())
+    }
+
+    /// The name shown to members.
+    async fn name(&self) -> &str {
+        &self.model.name
+    }
+
+    /// Free text of several lines; null when there is none.
+    async fn description(&self) -> Option<&str> {
+        self.model.description.as_deref()
+    }
+
+    /// The workspace it belongs to.
+    async fn workspace(&self) -> Workspace {
+        Workspace::new(self.viewer.clone())
+    }
+
+    /// Who made it; null once that account is gone.
+    async fn created_by(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
+        let Some(id) = &self.model.created_by else {
+            return Ok(None);
+        };
+        Ok(user::Entity::find_by_id(id).one(ctx.db()).await?.map(User))
+    }
+
+    /// When it was made.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.model.created_at
+    }
+
+    /// Who is watching this workroom now (subscribed to `workroomEvents`).
+    async fn viewers(&self, ctx: &Context<'_>) -> AppResult<Vec<User>> {
+        Ok(crate::events::presence::viewers(ctx.db(), &self.model.id)
+            .await?
+            .into_iter()
+            .map(User)
+            .collect())
+    }
+
+    /// Events about this workroom, newest first; `first` at most 100.
+    #[graphql(
+        guard = "Require::new(Capability::ReadActivity, &self.viewer)",
+        directive = requires::apply(Capability::ReadActivity)
+    )]
+    async fn activity(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size, 0 to 100 (BAD_USER_INPUT outside); 20 when absent.")]
+        first: Option<i32>,
+        #[graphql(
+            desc = "Start after this cursor (a previous page's `endCursor`); from the start when absent."
+        )]
+        after: Option<String>,
+    ) -> AppResult<ActivityConnection> {
+        let filter = ActivityFilter {
+            workroom_id: Some(ID(self.model.id.clone())),
+            ..Default::default()
+        };
+        activity::service::page(ctx.db(), &self.viewer, filter, page_size(first)?, after).await
+    }
+}

@@ -1,0 +1,243 @@
+//! How clients see a workspace: its settings, members, workrooms and activity.
+
+use async_graphql::{Context, ID, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::enums::Role as DbRole;
+
+use crate::access::{Capability, Require, Role, requires};
+use crate::activity::{self, ActivityConnection, ActivityFilter};
+use crate::context::{ContextExt, page_size};
+use crate::error::AppResult;
+use crate::invitations::{self, Invitation, InvitationStatus};
+use crate::keys::{self, ApiKey};
+use crate::members::{self, Member, MemberConnection};
+use crate::roles::{self, CustomRole};
+use crate::workrooms::{self, Workroom};
+use crate::workspaces::{Plan, Visibility, Workspace};
+
+/// A workspace as seen by one of its members: its settings, members, workrooms and activity.
+#[Object]
+impl Workspace {
+    /// Unique across every type.
+    pub async fn id(&self) -> ID {
+        ID(self.model().id.clone())
+    }
+
+    /// Unique, URL-safe: lower-case letters, digits and single hyphens.
+    async fn slug(&self) -> &str {
+        &self.model().slug
+    }
+
+    /// The name shown to members; confirm it to delete the workspace.
+    async fn name(&self) -> &str {
+        &self.model().name
+    }
+
+    /// Free text of several lines.
+    async fn description(&self) -> Option<&str> {
+        self.model().description.as_deref()
+    }
+
+    /// An http(s) address.
+    async fn website(&self) -> Option<&str> {
+        self.model().website.as_deref()
+    }
+
+    /// Public or private; informational.
+    async fn visibility(&self) -> Visibility {
+        self.model().visibility.into()
+    }
+
+    /// When the workspace was made.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.model().created_at
+    }
+
+    /// When the workspace was deleted; null while it is live.
+    async fn deleted_at(&self) -> Option<DateTime<Utc>> {
+        self.model().deleted_at
+    }
+
+    /// When a deleted workspace is purged for good.
+    async fn purge_after(&self) -> Option<DateTime<Utc>> {
+        self.model().purge_after
+    }
+
+    /// The subscription plan, which sets the seats.
+    async fn plan(&self) -> Plan {
+        self.model().plan.into()
+    }
+
+    /// Whether this is the personal workspace made at sign-up.
+    async fn personal(&self) -> bool {
+        self.model().personal
+    }
+
+    /// Seats in use, pending, and the plan's limit.
+    #[graphql(
+        guard = "Require::new(Capability::ReadSeats, &self.viewer)",
+        directive = requires::apply(Capability::ReadSeats)
+    )]
+    async fn seats(&self, ctx: &Context<'_>) -> AppResult<crate::billing::Seats> {
+        crate::billing::seats(ctx.db(), self.model()).await
+    }
+
+    /// The workspace's API keys, newest first, never with their secrets.
+    #[graphql(
+        guard = "Require::new(Capability::ReadApiKeys, &self.viewer)",
+        directive = requires::apply(Capability::ReadApiKeys)
+    )]
+    async fn api_keys(&self, ctx: &Context<'_>) -> AppResult<Option<Vec<ApiKey>>> {
+        keys::of_workspace(ctx, self).await.map(Some)
+    }
+
+    /// The caller's own membership; null for a workspace API key.
+    async fn viewer_member(&self, ctx: &Context<'_>) -> AppResult<Option<Member>> {
+        match self.viewer.member.clone() {
+            Some(member) => members::service::one(ctx.db(), self.model(), member)
+                .await
+                .map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Members in joining order; `first` at most 100.
+    #[graphql(
+        guard = "Require::new(Capability::ReadMembers, &self.viewer)",
+        directive = requires::apply(Capability::ReadMembers)
+    )]
+    async fn members(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size, 0 to 100 (BAD_USER_INPUT outside); 20 when absent.")]
+        first: Option<i32>,
+        #[graphql(
+            desc = "Start after this cursor (a previous page's `endCursor`); from the start when absent."
+        )]
+        after: Option<String>,
+    ) -> AppResult<MemberConnection> {
+        let first = page_size(first)?;
+        if let Some((size, page)) = &self.members_page
+            && after.is_none()
+            && *size == first
+        {
+            return Ok(page.clone());
+        }
+        members::service::page(ctx.db(), self.model(), first, after).await
+    }
+
+    /// Invitations, newest first; PENDING lists only live ones, EXPIRED
+    /// those whose time is up.
+    #[graphql(
+        guard = "Require::new(Capability::ReadInvitations, &self.viewer)",
+        directive = requires::apply(Capability::ReadInvitations)
+    )]
+    async fn invitations(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "Only invitations in this status, as `Invitation.status` shows it; all when absent."
+        )]
+        status: Option<InvitationStatus>,
+    ) -> AppResult<Vec<Invitation>> {
+        Ok(
+            invitations::service::list(ctx.db(), &self.model().id, status.map(Into::into))
+                .await?
+                .into_iter()
+                .map(Invitation)
+                .collect(),
+        )
+    }
+
+    /// The workspace's custom roles.
+    #[graphql(
+        guard = "Require::new(Capability::ReadRoles, &self.viewer)",
+        directive = requires::apply(Capability::ReadRoles)
+    )]
+    async fn roles(&self, ctx: &Context<'_>) -> AppResult<Vec<CustomRole>> {
+        Ok(roles::service::list(ctx.db(), &self.model().id)
+            .await?
+            .into_iter()
+            .map(CustomRole)
+            .collect())
+    }
+
+    /// Whether admins manage billing (true) or only the owner.
+    async fn admins_manage_billing(&self) -> bool {
+        self.model().admins_manage_billing
+    }
+
+    /// Navigation keys hidden from each role.
+    #[graphql(
+        guard = "Require::new(Capability::ReadNavigation, &self.viewer)",
+        directive = requires::apply(Capability::ReadNavigation)
+    )]
+    async fn hidden_navigation(&self) -> Vec<HiddenNavigation> {
+        [DbRole::Admin, DbRole::Member, DbRole::Viewer]
+            .into_iter()
+            .map(|role| HiddenNavigation {
+                role: role.into(),
+                keys: members::service::hidden_navigation(self.model(), role),
+            })
+            .collect()
+    }
+
+    /// The shared credit pool.
+    #[graphql(
+        guard = "Require::new(Capability::ReadCredits, &self.viewer)",
+        directive = requires::apply(Capability::ReadCredits)
+    )]
+    async fn credit_balance(&self) -> Option<i64> {
+        Some(self.model().credit_balance)
+    }
+
+    /// The workrooms the caller may see.
+    #[graphql(
+        guard = "Require::new(Capability::ReadWorkrooms, &self.viewer)",
+        directive = requires::apply(Capability::ReadWorkrooms)
+    )]
+    async fn workrooms(&self, ctx: &Context<'_>) -> AppResult<Vec<Workroom>> {
+        workrooms::service::list(ctx.db(), &self.viewer).await
+    }
+
+    /// Events of the areas the caller may see, newest first; `first` at most 100.
+    #[graphql(
+        guard = "Require::new(Capability::ReadActivity, &self.viewer)",
+        directive = requires::apply(Capability::ReadActivity)
+    )]
+    async fn activity(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size, 0 to 100 (BAD_USER_INPUT outside); 20 when absent.")]
+        first: Option<i32>,
+        #[graphql(
+            desc = "Start after this cursor (a previous page's `endCursor`); from the start when absent."
+        )]
+        after: Option<String>,
+        #[graphql(
+            desc = "Only events that meet every condition given; all visible events when absent."
+        )]
+        filter: Option<ActivityFilter>,
+    ) -> AppResult<ActivityConnection> {
+        activity::service::page(
+            ctx.db(),
+            &self.viewer,
+            filter.unwrap_or_default(),
+            page_size(first)?,
+            after,
+        )
+        .await
+    }
+}
+
+/// The navigation keys hidden from one role.
+///
+/// A value object: it has no id, and client caches keep it inside the
+/// object that holds it (Apollo: `typePolicies: { HiddenNavigation: { merge: true } }`).
+#[derive(SimpleObject)]
+pub struct HiddenNavigation {
+    /// ADMIN, MEMBER or VIEWER; the owner is never hidden from anything.
+    pub role: Role,
+    /// The keys hidden from that role; empty when none.
+    pub keys: Vec<String>,
+}
