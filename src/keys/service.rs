@@ -1,5 +1,5 @@
-//! API keys' rules and writes: minting, rotating, revoking, listing, and
-//! and usage.
+//! API keys' rules and writes: minting, rotating, revoking, listing,
+//! and usage. Secrets are checked in `auth::api_key`.
 
 use chrono::{DateTime, Duration, Utc};
 use entity::enums::Role as DbRole;
