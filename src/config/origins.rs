@@ -69,6 +69,7 @@ impl Origins {
             .expose_headers([
                 HeaderName::from_static("x-request-id"),
                 HeaderName::from_static("retry-after"),
+                HeaderName::from_static("idempotent-replayed"),
             ])
             .allow_credentials(self.credentials)
             .max_age(Duration::from_secs(600))

@@ -156,6 +156,14 @@ async fn cors_answers_allowed_origins_only() {
                 response.headers()["access-control-allow-origin"],
                 "http://localhost:5173"
             );
+            // The page may read the headers that tell it what happened.
+            let exposed = response.headers()["access-control-expose-headers"]
+                .to_str()
+                .unwrap()
+                .to_ascii_lowercase();
+            for header in ["x-request-id", "retry-after", "idempotent-replayed"] {
+                assert!(exposed.contains(header), "{header} in {exposed}");
+            }
         },
     )
     .await;
