@@ -16,3 +16,22 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// What others see of an account: read without its password hash.
+#[derive(Clone, Debug, PartialEq, Eq, DerivePartialModel)]
+#[sea_orm(entity = "Entity")]
+pub struct Person {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+}
+
+impl From<Model> for Person {
+    fn from(model: Model) -> Self {
+        Self {
+            id: model.id,
+            email: model.email,
+            name: model.name,
+        }
+    }
+}

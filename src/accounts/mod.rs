@@ -34,7 +34,7 @@ impl From<Session> for AuthPayload {
             access_token: s.access_token,
             refresh_token: s.refresh_token,
             expires_at: s.expires_at,
-            user: User(s.user),
+            user: User::from(s.user),
         }
     }
 }
@@ -67,7 +67,7 @@ pub struct AuthQuery;
 impl AuthQuery {
     /// The signed-in caller.
     async fn me(&self, ctx: &Context<'_>) -> AppResult<User> {
-        ctx.current_user().await.map(User)
+        ctx.current_user().await.map(User::from)
     }
 }
 

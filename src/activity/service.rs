@@ -2,10 +2,11 @@
 //! them back in pages that stay stable while new events arrive.
 
 use chrono::Utc;
-use entity::activity_event;
+use entity::{activity_event, user};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait,
-    NotSet, QueryFilter, QueryOrder, QuerySelect, Statement,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, DbErr,
+    EntityTrait, FromQueryResult, JoinType, NotSet, QueryFilter, QueryOrder, QueryResult,
+    QuerySelect, RelationDef, Statement,
 };
 use serde_json::{Map, Value, json};
 
@@ -14,7 +15,7 @@ use super::{ActivityConnection, ActivityEvent, ActivityFilter};
 use crate::access::{Audience, Membership, Redaction};
 use crate::context::PageInfo;
 use crate::error::{AppError, AppResult};
-use crate::events::{ACTIVITY_CHANNEL, FeedEvent, with_actors};
+use crate::events::{ACTIVITY_CHANNEL, FeedEvent};
 use crate::tokens::new_id;
 
 /// An event about to be written.
@@ -192,21 +193,48 @@ pub async fn page(
     if let Some(workroom) = filter.workroom_id {
         query = query.filter(activity_event::Column::WorkroomId.eq(workroom.0));
     }
+    let actor: RelationDef = activity_event::Entity::belongs_to(user::Entity)
+        .from(activity_event::Column::ActorId)
+        .to(user::Column::Id)
+        .into();
     let mut rows = query
+        .join(JoinType::LeftJoin, actor)
+        .column_as(user::Column::Id, "actor_user_id")
+        .column_as(user::Column::Email, "actor_email")
+        .column_as(user::Column::Name, "actor_name")
         .order_by_desc(activity_event::Column::Seq)
         .limit(first + 1)
+        .into_model::<WithActor>()
         .all(db)
         .await?;
     let has_next_page = rows.len() as u64 > first;
     rows.truncate(first as usize);
-    let cursors: Vec<String> = rows.iter().map(cursor).collect();
+    let cursors: Vec<String> = rows.iter().map(|row| cursor(&row.0)).collect();
     let redaction = Redaction::for_reader(viewer);
     Ok(ActivityConnection {
         page_info: PageInfo::of(&cursors, has_next_page, after_given),
-        nodes: with_actors(db, rows)
-            .await?
+        nodes: rows
             .into_iter()
-            .map(|event: FeedEvent| ActivityEvent::new(std::sync::Arc::new(event), redaction))
+            .map(|WithActor(model, actor)| {
+                ActivityEvent::new(std::sync::Arc::new(FeedEvent::new(model, actor)), redaction)
+            })
             .collect(),
     })
+}
+
+/// An event read with its actor's public columns, in the same statement.
+struct WithActor(activity_event::Model, Option<user::Person>);
+
+impl FromQueryResult for WithActor {
+    fn from_query_result(row: &QueryResult, pre: &str) -> Result<Self, DbErr> {
+        let model = activity_event::Model::from_query_result(row, pre)?;
+        let id: Option<String> = row.try_get(pre, "actor_user_id")?;
+        let email: Option<String> = row.try_get(pre, "actor_email")?;
+        let name: Option<String> = row.try_get(pre, "actor_name")?;
+        let actor = match (id, email, name) {
+            (Some(id), Some(email), Some(name)) => Some(user::Person { id, email, name }),
+            _ => None,
+        };
+        Ok(Self(model, actor))
+    }
 }

@@ -4,7 +4,19 @@ use async_graphql::{ID, Object};
 use entity::user;
 
 /// A person with an account.
-pub struct User(pub user::Model);
+pub struct User(pub user::Person);
+
+impl From<user::Model> for User {
+    fn from(model: user::Model) -> Self {
+        Self(model.into())
+    }
+}
+
+impl From<user::Person> for User {
+    fn from(person: user::Person) -> Self {
+        Self(person)
+    }
+}
 
 /// A person with an account.
 #[Object]

@@ -58,14 +58,14 @@ pub async fn notify_key_revoked(db: &impl ConnectionTrait, key_id: &str) -> AppR
 /// A committed activity event with its actor, shared by every subscriber.
 pub struct FeedEvent {
     pub model: activity_event::Model,
-    pub actor: Option<user::Model>,
+    pub actor: Option<user::Person>,
     /// What subscribers were sent for this event, rendered once per distinct
     /// operation.
     pub renders: Renders,
 }
 
 impl FeedEvent {
-    pub fn new(model: activity_event::Model, actor: Option<user::Model>) -> Self {
+    pub fn new(model: activity_event::Model, actor: Option<user::Person>) -> Self {
         Self {
             model,
             actor,
@@ -420,11 +420,12 @@ pub async fn with_actors(
     rows: Vec<activity_event::Model>,
 ) -> AppResult<Vec<FeedEvent>> {
     let actor_ids: HashSet<String> = rows.iter().filter_map(|r| r.actor_id.clone()).collect();
-    let actors: HashMap<String, user::Model> = if actor_ids.is_empty() {
+    let actors: HashMap<String, user::Person> = if actor_ids.is_empty() {
         HashMap::new()
     } else {
         user::Entity::find()
             .filter(user::Column::Id.is_in(actor_ids))
+            .into_partial_model::<user::Person>()
             .all(db)
             .await?
             .into_iter()

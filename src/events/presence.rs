@@ -166,7 +166,7 @@ pub async fn remove_viewer(db: &DatabaseConnection, id: &str) -> AppResult<()> {
 }
 
 /// The users watching a workroom now.
-pub async fn viewers(db: &impl ConnectionTrait, workroom_id: &str) -> AppResult<Vec<user::Model>> {
+pub async fn viewers(db: &impl ConnectionTrait, workroom_id: &str) -> AppResult<Vec<user::Person>> {
     let ids: Vec<String> = workroom_viewer::Entity::find()
         .filter(workroom_viewer::Column::WorkroomId.eq(workroom_id))
         .filter(workroom_viewer::Column::ExpiresAt.gt(Utc::now()))
@@ -180,6 +180,7 @@ pub async fn viewers(db: &impl ConnectionTrait, workroom_id: &str) -> AppResult<
     }
     let mut users = user::Entity::find()
         .filter(user::Column::Id.is_in(ids))
+        .into_partial_model::<user::Person>()
         .all(db)
         .await?;
     users.sort_by(|a, b| a.name.cmp(&b.name));

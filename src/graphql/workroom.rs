@@ -41,7 +41,11 @@ impl Workroom {
         let Some(id) = &self.model.created_by else {
             return Ok(None);
         };
-        Ok(user::Entity::find_by_id(id).one(ctx.db()).await?.map(User))
+        Ok(user::Entity::find_by_id(id)
+            .into_partial_model::<user::Person>()
+            .one(ctx.db())
+            .await?
+            .map(User))
     }
 
     /// When it was made.

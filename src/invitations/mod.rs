@@ -90,7 +90,11 @@ impl Invitation {
         let Some(id) = &self.0.invited_by else {
             return Ok(None);
         };
-        Ok(user::Entity::find_by_id(id).one(ctx.db()).await?.map(User))
+        Ok(user::Entity::find_by_id(id)
+            .into_partial_model::<user::Person>()
+            .one(ctx.db())
+            .await?
+            .map(User))
     }
 }
 

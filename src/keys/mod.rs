@@ -80,7 +80,11 @@ impl ApiKey {
         let Some(id) = &self.0.created_by else {
             return Ok(None);
         };
-        Ok(user::Entity::find_by_id(id).one(ctx.db()).await?.map(User))
+        Ok(user::Entity::find_by_id(id)
+            .into_partial_model::<user::Person>()
+            .one(ctx.db())
+            .await?
+            .map(User))
     }
 
     /// The most the key may do, per area (absent areas: NONE). A personal

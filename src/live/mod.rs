@@ -62,12 +62,10 @@ impl WorkroomEvent {
     async fn actor(&self) -> Option<User> {
         match self {
             Self::Activity(e, _) => e.actor.clone().map(User),
-            Self::Presence(p) => Some(User(user::Model {
+            Self::Presence(p) => Some(User(user::Person {
                 id: p.user_id.clone(),
                 email: p.user_email.clone(),
                 name: p.user_name.clone(),
-                password_hash: String::new(),
-                created_at: p.at,
             })),
         }
     }

@@ -24,7 +24,7 @@ pub enum MemberStatus {
 #[derive(Clone)]
 pub struct Member {
     pub model: member::Model,
-    pub user: user::Model,
+    pub user: user::Person,
     pub custom_role: Option<custom_role::Model>,
     pub(crate) effective: Effective,
     pub(crate) hidden_navigation: Vec<String>,
@@ -34,7 +34,7 @@ impl Member {
     pub fn new(
         workspace: &workspace::Model,
         model: member::Model,
-        user: user::Model,
+        user: user::Person,
         custom_role: Option<custom_role::Model>,
     ) -> Self {
         let effective = service::effective_of(workspace, &model, custom_role.as_ref());

@@ -53,29 +53,38 @@ pub async fn list_for_user(
     let Some(user_id) = caller.person_id() else {
         return Ok(Vec::new());
     };
-    let members = member::Entity::find()
+    // The memberships with their workspaces in one statement, and the custom
+    // roles some of them hold in one more.
+    let rows = member::Entity::find()
         .filter(member::Column::UserId.eq(user_id))
         .filter(member::Column::Status.eq(MemberStatus::Active))
+        .find_also_related(workspace::Entity)
+        .filter(workspace::Column::DeletedAt.is_null())
         .order_by_asc(member::Column::Id)
         .all(db)
         .await?;
-    let ids: Vec<String> = members.iter().map(|m| m.workspace_id.clone()).collect();
-    let mut workspaces: std::collections::HashMap<String, workspace::Model> =
-        workspace::Entity::find()
-            .filter(workspace::Column::Id.is_in(ids))
-            .filter(workspace::Column::DeletedAt.is_null())
+    let role_ids: Vec<String> = rows
+        .iter()
+        .filter_map(|(m, _)| m.custom_role_id.clone())
+        .collect();
+    let roles: std::collections::HashMap<String, custom_role::Model> = if role_ids.is_empty() {
+        Default::default()
+    } else {
+        custom_role::Entity::find()
+            .filter(custom_role::Column::Id.is_in(role_ids))
             .all(db)
             .await?
             .into_iter()
-            .map(|w| (w.id.clone(), w))
-            .collect();
+            .map(|r| (r.id.clone(), r))
+            .collect()
+    };
     let mut found = Vec::new();
-    for member in members {
-        if let Some(workspace) = workspaces.remove(&member.workspace_id) {
-            let custom_role = match &member.custom_role_id {
-                Some(id) => custom_role::Entity::find_by_id(id).one(db).await?,
-                None => None,
-            };
+    for (member, workspace) in rows {
+        if let Some(workspace) = workspace {
+            let custom_role = member
+                .custom_role_id
+                .as_ref()
+                .and_then(|id| roles.get(id).cloned());
             found.push(Membership::new(workspace, member, custom_role).held_by(caller));
         }
     }

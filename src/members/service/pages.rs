@@ -9,15 +9,16 @@ async fn people(
     db: &impl ConnectionTrait,
     members: &[member::Model],
 ) -> AppResult<(
-    HashMap<String, user::Model>,
+    HashMap<String, user::Person>,
     HashMap<String, custom_role::Model>,
 )> {
     let user_ids: Vec<String> = members.iter().map(|m| m.user_id.clone()).collect();
-    let users: HashMap<String, user::Model> = if user_ids.is_empty() {
+    let users: HashMap<String, user::Person> = if user_ids.is_empty() {
         HashMap::new()
     } else {
         user::Entity::find()
             .filter(user::Column::Id.is_in(user_ids))
+            .into_partial_model::<user::Person>()
             .all(db)
             .await?
             .into_iter()
@@ -46,7 +47,7 @@ async fn people(
 fn assemble(
     workspace: &workspace::Model,
     members: Vec<member::Model>,
-    users: &HashMap<String, user::Model>,
+    users: &HashMap<String, user::Person>,
     roles: &HashMap<String, custom_role::Model>,
 ) -> AppResult<Vec<Member>> {
     members
