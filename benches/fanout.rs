@@ -73,7 +73,7 @@ fn start_server() -> Server {
         .env("BIND_ADDR", "127.0.0.1:0")
         .env("JWT_SECRET", "bench-secret-bench-secret-bench-secret")
         .env("MAIL_DIR", dir.join("mail"))
-        .env("RUST_LOG", "warn,atrium::http=info")
+        .env("RUST_LOG", "warn,atrium::serve=info")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -16,7 +16,9 @@
 //! BENCH_SEED_ONLY=1 seeds and stops (so that a peer can start on the
 //! tables), BENCH_CONCURRENCY (32), BENCH_SECONDS per round (5), BENCH_ROUNDS (3),
 //! BENCH_WARMUP_SECONDS (2), PEER_PID (the peer's process, for its CPU;
-//! read from PostGraphile's pid file when absent), PEER_QUERIES (path).
+//! read from PostGraphile's pid file when absent), PEER_QUERIES (path),
+//! BENCH_ONLY=B3 (one benchmark), BENCH_PROFILE=perf.data (records the
+//! server with `perf` during the first measured round).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -79,7 +81,7 @@ fn start_server(database: &str, dir: TempDir) -> Server {
         .env("MAIL_DIR", dir.0.join("mail"))
         .env("RATE_LIMIT_PER_MINUTE", "1000000000")
         .env("WORKSPACE_RATE_LIMIT_PER_MINUTE", "1000000000")
-        .env("RUST_LOG", "warn,atrium::http=info")
+        .env("RUST_LOG", "warn,atrium::serve=info")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -592,7 +594,8 @@ async fn main() {
             .unwrap_or_default()
     );
     let peer_pid = peer_url.as_ref().and_then(|_| peer_pid());
-    for bench in &benches {
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    for bench in benches.iter().filter(|b| b.name.starts_with(only.as_str())) {
         check(&bench.atrium).await;
         if let Some(peer) = &bench.peer {
             check(peer).await;
@@ -605,7 +608,19 @@ async fn main() {
         let mut theirs = Figures::default();
         for _ in 0..rounds {
             let before = statements(&client, &server.addr).await;
+            let perf = std::env::var("BENCH_PROFILE").ok().and_then(|file| {
+                Command::new("perf")
+                    .args(["record", "-g", "-o", &file, "-p", &server.pid.to_string()])
+                    .args(["--", "sleep", &seconds.to_string()])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .ok()
+            });
             let round = run(&bench.atrium, concurrency, seconds, Some(server.pid)).await;
+            if let Some(mut perf) = perf {
+                let _ = perf.wait();
+            }
             ours.statements += statements(&client, &server.addr).await - before;
             ours.add(round);
             if let Some(peer) = &bench.peer {
@@ -623,6 +638,9 @@ async fn main() {
         }
     }
 
+    if !"B4".starts_with(only.as_str()) {
+        return;
+    }
     // B4: createWorkroom in the reader's 10 workspaces at once. The reader is
     // a MEMBER, who may create workrooms.
     let run_id = uuid();

@@ -31,6 +31,11 @@ pub mod tokens;
 pub mod workrooms;
 pub mod workspaces;
 
+/// mimalloc: allocation-heavy work (a response is thousands of small
+/// values) spends a quarter of its CPU in glibc's allocator otherwise.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub use config::Config;
 pub use error::AppError;
 pub use state::AppState;

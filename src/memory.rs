@@ -1,13 +1,12 @@
 //! Giving freed memory back to the operating system. Opening or closing
 //! thousands of WebSockets at once allocates far more, briefly, than the
-//! connections keep; glibc's allocator holds on to those freed pages until it
-//! is asked to release them, so the process would stay as large as its
-//! busiest moment.
-
-use std::sync::atomic::Ordering;
-use std::time::Duration;
+//! connections keep; the allocators hold on to some of those freed pages
+//! until they are asked to release them, so the process would stay as large
+//! as its busiest moment.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use crate::events::Hub;
 use crate::metrics::Metrics;
@@ -51,13 +50,18 @@ pub fn spawn_releaser(metrics: Arc<Metrics>, hub: Hub) {
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 pub fn release() {
     unsafe extern "C" {
-        /// glibc: returns free memory at the top of the heap and every
-        /// whole free page inside it to the system.
+        /// mimalloc (the global allocator): frees what threads no longer
+        /// use and returns free pages to the system.
+        fn mi_collect(force: bool);
+        /// glibc: returns free memory at the top of its heap and every
+        /// whole free page inside it to the system (C libraries still
+        /// allocate there).
         fn malloc_trim(pad: usize) -> i32;
     }
-    // SAFETY: malloc_trim only walks the allocator's own free lists, under
-    // its locks; it may be called from any thread at any time.
+    // SAFETY: both only walk their allocator's own free lists, under its
+    // locks; they may be called from any thread at any time.
     unsafe {
+        mi_collect(true);
         malloc_trim(0);
     }
 }

@@ -15,14 +15,15 @@
 pub mod order;
 
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
 use async_graphql::parser::types::{
     Directive, DocumentOperations, ExecutableDocument, FragmentDefinition, OperationType,
     Selection, SelectionSet,
 };
-use async_graphql::{ErrorExtensionValues, Name, Positioned, ServerError, ServerResult, Variables};
+use async_graphql::{
+    ErrorExtensionValues, Name, Positioned, Request, ServerError, ServerResult, Variables,
+};
 use async_graphql_value::{ConstValue, Value};
 
 use crate::text::allowed_in_multi_line;
@@ -41,45 +42,58 @@ pub struct DocumentLimits {
     pub nodes: u64,
 }
 
-impl ExtensionFactory for DocumentLimits {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(*self)
-    }
+/// A request whose document passed the checks, parsed once: the executor
+/// takes the parsed document as it is, and the responses are put in the
+/// order of its selection sets.
+pub struct Checked {
+    document: Arc<ExecutableDocument>,
+    operation_name: Option<String>,
 }
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for DocumentLimits {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        check_variables(variables)?;
-        // Checked before the executor sees the document: its own checks
-        // already expand fragment spreads.
-        let parsed = async_graphql::parser::parse_query(query)
-            .map_err(|err| with_code(ServerError::from(err), "BAD_USER_INPUT"))?;
+impl DocumentLimits {
+    /// Checks a request's variables and document before the executor sees
+    /// them (its own checks expand fragment spreads), and hands it the
+    /// parsed document.
+    pub fn admit(&self, request: &mut Request) -> ServerResult<Checked> {
+        check_variables(&request.variables)?;
+        let parsed = parse(&request.query)?;
         self.check(&parsed)?;
-        required_variables(&parsed, variables)?;
-        if let Some(chosen) = ctx.data_opt::<Arc<Chosen>>()
-            && let Some((ty, name)) = operation(&parsed, chosen.requested.as_deref())
-        {
-            let _ = chosen.found.set((ty, name.map(|n| n.to_string())));
-        }
-        next.run(ctx, query, variables).await
+        required_variables(&parsed, &request.variables)?;
+        Ok(Checked::of(request, parsed))
     }
 }
 
-/// The operation a request runs, as its document says once parsed, for the
-/// HTTP layer's metrics and trace span.
-#[derive(Debug, Default)]
-pub struct Chosen {
-    /// The request's `operationName`.
-    pub requested: Option<String>,
+fn parse(query: &str) -> ServerResult<ExecutableDocument> {
+    async_graphql::parser::parse_query(query)
+        .map_err(|err| with_code(ServerError::from(err), "BAD_USER_INPUT"))
+}
+
+impl Checked {
+    /// A document already checked, or one no client wrote.
+    pub fn parse(request: &mut Request) -> ServerResult<Self> {
+        let parsed = parse(&request.query)?;
+        Ok(Self::of(request, parsed))
+    }
+
+    fn of(request: &mut Request, parsed: ExecutableDocument) -> Self {
+        let document = Arc::new(parsed.clone());
+        request.set_parsed_query(parsed);
+        Self {
+            document,
+            operation_name: request.operation_name.clone(),
+        }
+    }
+
     /// The operation's type and its name in the document.
-    pub found: OnceLock<(OperationType, Option<String>)>,
+    pub fn operation(&self) -> Option<(OperationType, Option<String>)> {
+        operation(&self.document, self.operation_name.as_deref())
+            .map(|(ty, name)| (ty, name.map(|n| n.to_string())))
+    }
+
+    /// Puts a response's objects in the order of their selection sets.
+    pub fn order(&self, response: &mut async_graphql::Response) {
+        order::order_response(&self.document, self.operation_name.as_deref(), response);
+    }
 }
 
 /// The operation a document runs under a given operation name, with its

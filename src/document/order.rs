@@ -5,89 +5,12 @@
 //! clients and caches that compare responses depend on one order.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextSubscribe,
-};
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, FragmentDefinition, OperationDefinition, Selection,
     SelectionSet,
 };
-use async_graphql::{Name, Positioned, Response, ServerResult, Value, Variables};
-use futures_util::StreamExt;
-use futures_util::stream::BoxStream;
-
-/// Installs the ordering on a schema.
-pub struct ResponseOrder;
-
-impl ExtensionFactory for ResponseOrder {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(Ordering::default())
-    }
-}
-
-/// One request's document, kept from parsing until its responses leave.
-#[derive(Default)]
-struct Ordering {
-    document: Arc<Mutex<Option<Arc<ExecutableDocument>>>>,
-}
-
-impl Ordering {
-    fn document(slot: &Mutex<Option<Arc<ExecutableDocument>>>) -> Option<Arc<ExecutableDocument>> {
-        slot.lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
-    }
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for Ordering {
-    fn subscribe<'s>(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        stream: BoxStream<'s, Response>,
-        next: NextSubscribe<'_>,
-    ) -> BoxStream<'s, Response> {
-        let slot = self.document.clone();
-        next.run(ctx, stream)
-            .map(move |mut response| {
-                if let Some(document) = Self::document(&slot) {
-                    order_response(&document, None, &mut response);
-                }
-                response
-            })
-            .boxed()
-    }
-
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        *self
-            .document
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::new(document.clone()));
-        Ok(document)
-    }
-
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> Response {
-        let mut response = next.run(ctx, operation_name).await;
-        if let Some(document) = Self::document(&self.document) {
-            order_response(&document, operation_name, &mut response);
-        }
-        response
-    }
-}
+use async_graphql::{Name, Positioned, Response, Value};
 
 fn operation<'a>(
     document: &'a ExecutableDocument,
@@ -105,7 +28,7 @@ fn operation<'a>(
     }
 }
 
-fn order_response(document: &ExecutableDocument, name: Option<&str>, response: &mut Response) {
+pub fn order_response(document: &ExecutableDocument, name: Option<&str>, response: &mut Response) {
     if let Some(operation) = operation(document, name) {
         let order = Order {
             fragments: &document.fragments,

@@ -55,18 +55,21 @@ pub const MAX_NODES: u64 = 10_000;
 /// Most directives on one field.
 pub const MAX_DIRECTIVES: usize = 5;
 
+/// What every client document is held to before it runs (over HTTP and
+/// WebSocket alike). The schema has no extensions: each would wrap the
+/// resolution of every field.
+pub const LIMITS: crate::document::DocumentLimits = crate::document::DocumentLimits {
+    fields: MAX_COMPLEXITY as u64,
+    depth: MAX_DEPTH as u64,
+    nodes: MAX_NODES,
+};
+
 pub fn build_schema(state: Option<AppState>) -> AtriumSchema {
     let builder = Schema::build(Query::default(), Mutation::default(), LiveSubscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .limit_directives(MAX_DIRECTIVES)
-        .limit_recursive_depth(MAX_DEPTH * 2)
-        .extension(crate::document::DocumentLimits {
-            fields: MAX_COMPLEXITY as u64,
-            depth: MAX_DEPTH as u64,
-            nodes: MAX_NODES,
-        })
-        .extension(crate::document::order::ResponseOrder);
+        .limit_recursive_depth(MAX_DEPTH * 2);
     match state {
         Some(state) => builder.data(state).finish(),
         None => builder.finish(),

@@ -7,7 +7,6 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use async_graphql::Variables;
@@ -25,8 +24,9 @@ use crate::auth::Identity;
 use crate::auth::throttle::ClientAddr;
 use crate::context::RequestCache;
 use crate::document::ensure_codes;
-use crate::document::{Chosen, operation};
+use crate::document::operation;
 use crate::error::{AppError, AppResult};
+use crate::graphql::LIMITS;
 
 pub const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 
@@ -242,10 +242,6 @@ async fn run(
         return response;
     }
     let started = std::time::Instant::now();
-    let chosen = Arc::new(Chosen {
-        requested: request.operation_name.clone(),
-        ..Chosen::default()
-    });
     if let Some(name) = &request.operation_name {
         let name: String = name.chars().take(100).collect();
         tracing::Span::current().record("operation", name.as_str());
@@ -294,13 +290,13 @@ async fn run(
         None => None,
     };
     let Some((owner, key, token)) = claimed else {
-        return execute(state, request, identity, client, chosen, media, started).await;
+        return execute(state, request, identity, client, media, started).await;
     };
     // Run to the end and record the outcome even if the client goes away,
     // so that a retry finds it.
     let state = state.clone();
     let task = tokio::spawn(async move {
-        let response = execute(&state, request, identity, client, chosen, media, started).await;
+        let response = execute(&state, request, identity, client, media, started).await;
         let (parts, body) = response.into_parts();
         let bytes = axum::body::to_bytes(body, usize::MAX)
             .await
@@ -386,18 +382,21 @@ async fn execute(
     request: async_graphql::Request,
     identity: Identity,
     client: Option<ClientAddr>,
-    chosen: Arc<Chosen>,
     media: Media,
     started: std::time::Instant,
 ) -> Response {
-    let mut request = request
-        .data(identity)
-        .data(RequestCache::default())
-        .data(chosen.clone());
+    let mut request = request.data(identity).data(RequestCache::default());
     if let Some(client) = client {
         request = request.data(client);
     }
-    let mut response = state.schema.execute(request).await;
+    let (mut response, chosen) = match LIMITS.admit(&mut request) {
+        Ok(checked) => {
+            let mut response = state.schema.execute(request).await;
+            checked.order(&mut response);
+            (response, checked.operation())
+        }
+        Err(err) => (async_graphql::Response::from_errors(vec![err]), None),
+    };
     // Whatever the request wrote is now committed: let subscribers see it.
     state.app.hub.poke();
     ensure_codes(&mut response);
@@ -406,7 +405,7 @@ async fn execute(
     if !response.errors.is_empty() {
         metrics.graphql_errors.fetch_add(1, Ordering::Relaxed);
     }
-    let (ty, name) = match chosen.found.get() {
+    let (ty, name) = match &chosen {
         Some((OperationType::Query, name)) => ("query", name.as_deref()),
         Some((OperationType::Mutation, name)) => ("mutation", name.as_deref()),
         Some((OperationType::Subscription, name)) => ("subscription", name.as_deref()),

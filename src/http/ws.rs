@@ -27,7 +27,7 @@ use futures_util::{SinkExt, Stream, StreamExt, ready};
 use crate::auth::Identity;
 use crate::auth::throttle::ClientAddr;
 use crate::error::AppError;
-use crate::graphql::AtriumSchema;
+use crate::graphql::{AtriumSchema, LIMITS};
 use crate::live::shared::{Handoff, Operation, result_payload, shareable};
 use crate::live::watch::Watch;
 use crate::metrics::OpenSocket;
@@ -335,7 +335,19 @@ impl Connection {
         } else {
             None
         };
-        let results = self.schema.execute_stream(request);
+        let results = match LIMITS.admit(&mut request) {
+            Ok(checked) => self
+                .schema
+                .execute_stream(request)
+                .map(move |mut response| {
+                    checked.order(&mut response);
+                    response
+                })
+                .boxed(),
+            Err(err) => {
+                stream::once(async { async_graphql::Response::from_errors(vec![err]) }).boxed()
+            }
+        };
         self.subscriptions.open.push(Subscription {
             json_id: json_string(&id).into(),
             id,

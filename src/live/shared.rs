@@ -18,8 +18,8 @@ use futures_util::{Stream, StreamExt, stream};
 use super::watch::Watch;
 use crate::access::Redaction;
 use crate::activity::ActivityEvent;
+use crate::document::Checked;
 use crate::document::ensure_codes;
-use crate::document::order::ResponseOrder;
 use crate::error::{AppError, AppResult};
 use crate::events::FeedEvent;
 
@@ -158,11 +158,15 @@ impl Operation {
             .variables(self.variables.clone())
             .data(delivery);
         request.operation_name = self.operation_name.clone();
-        let response = schema()
+        let checked = Checked::parse(&mut request);
+        let mut response = schema()
             .execute_stream(request)
             .next()
             .await
             .unwrap_or_default();
+        if let Ok(checked) = checked {
+            checked.order(&mut response);
+        }
         result_payload(response)
     }
 }
@@ -201,11 +205,7 @@ type RenderSchema = Schema<RenderQuery, EmptyMutation, RenderSubscription>;
 /// subscription, so its arguments mirror that field's.
 fn schema() -> &'static RenderSchema {
     static SCHEMA: OnceLock<RenderSchema> = OnceLock::new();
-    SCHEMA.get_or_init(|| {
-        Schema::build(RenderQuery, EmptyMutation, RenderSubscription)
-            .extension(ResponseOrder)
-            .finish()
-    })
+    SCHEMA.get_or_init(|| Schema::build(RenderQuery, EmptyMutation, RenderSubscription).finish())
 }
 
 struct RenderQuery;
