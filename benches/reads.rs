@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use entity::enums::{MemberStatus, Plan, Role, Visibility};
 use entity::{activity_event, member, user, workspace};
-use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, IntoActiveModel, TransactionTrait};
 use serde_json::{Value, json};
 
 const WORKSPACES: usize = 100;
@@ -117,6 +117,9 @@ async fn seed(database: &str) -> (String, Vec<String>) {
     if found.is_none() {
         let started = Instant::now();
         insert_data_set(&db).await;
+        if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+            db.execute_unprepared("ANALYZE").await.expect("analyze");
+        }
         println!(
             "seeded the data set in {:.1} s",
             started.elapsed().as_secs_f64()

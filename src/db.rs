@@ -11,6 +11,13 @@ use sea_orm::{
 
 /// How long a SQLite writer waits for the write lock before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(15);
+/// Rows a SQLite connection's thread may hand over before its reader takes
+/// them.
+const SQLITE_ROW_CHANNEL: usize = 1024;
+/// Page cache per SQLite connection.
+const SQLITE_CACHE_KIB: u64 = 64 << 10;
+/// How much of the database file SQLite reads through memory mapping.
+const SQLITE_MMAP_BYTES: u64 = 256 << 20;
 
 pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
     if url.starts_with("sqlite:") {
@@ -29,6 +36,12 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
+                // Rows stream from each connection's thread without waiting
+                // for the reader after every 50.
+                .row_buffer_size(SQLITE_ROW_CHANNEL)
+                .pragma("cache_size", format!("-{}", SQLITE_CACHE_KIB))
+                .pragma("mmap_size", SQLITE_MMAP_BYTES.to_string())
+                .pragma("temp_store", "memory")
         });
     Database::connect(options).await
 }

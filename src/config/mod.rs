@@ -29,6 +29,9 @@ pub const FEED_CAPACITY: usize = 1024;
 /// a label of their own; later ones count as `other`.
 pub const DEFAULT_OPERATION_NAMES: usize = 200;
 
+/// Database connections per server by default.
+pub const DEFAULT_DB_CONNECTIONS: u32 = 10;
+
 /// A value that must not show up in logs.
 #[derive(Clone)]
 pub struct Secret(String);
@@ -134,6 +137,10 @@ pub struct ConfigArgs {
     /// minute.
     #[arg(long, env = "WORKSPACE_RATE_LIMIT_PER_MINUTE", default_value_t = 3000)]
     pub workspace_rate_limit_per_minute: u32,
+    /// Database connections each server keeps at most (on SQLite, each is a
+    /// thread of its own).
+    #[arg(long, env = "DB_MAX_CONNECTIONS", default_value_t = DEFAULT_DB_CONNECTIONS, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub db_max_connections: u32,
     /// Distinct operation names that get a label of their own in the request
     /// latency histogram; later names count as `other`.
     #[arg(long, env = "METRICS_OPERATION_NAMES", default_value_t = DEFAULT_OPERATION_NAMES)]
@@ -218,7 +225,7 @@ impl Config {
             access_token_ttl: Duration::from_secs(15 * 60),
             refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
             refresh_reuse_grace: Duration::from_secs(10),
-            db_max_connections: 10,
+            db_max_connections: DEFAULT_DB_CONNECTIONS,
             ws_init_timeout: Duration::from_secs(10),
             ws_send_timeout: Duration::from_secs(30),
             feed_capacity: FEED_CAPACITY,
@@ -297,6 +304,7 @@ impl Config {
         config.origins = Origins::parse(&args.cors_allowed_origins, args.cors_allow_credentials)?;
         config.metrics_operation_names = args.metrics_operation_names;
         config.rate_limit_per_minute = args.rate_limit_per_minute;
+        config.db_max_connections = args.db_max_connections;
         config.workspace_rate_limit_per_minute = args.workspace_rate_limit_per_minute;
         Ok(config)
     }

@@ -25,6 +25,15 @@ async fn people(
             .map(|u| (u.id.clone(), u))
             .collect()
     };
+    Ok((users, roles_of(db, members).await?))
+}
+
+/// The custom roles some member rows hold, in one statement; none when
+/// they hold none.
+async fn roles_of(
+    db: &impl ConnectionTrait,
+    members: &[member::Model],
+) -> AppResult<HashMap<String, custom_role::Model>> {
     let role_ids: Vec<String> = members
         .iter()
         .filter_map(|m| m.custom_role_id.clone())
@@ -40,7 +49,7 @@ async fn people(
             .map(|r| (r.id.clone(), r))
             .collect()
     };
-    Ok((users, roles))
+    Ok(roles)
 }
 
 /// Member rows with their accounts and custom roles.
@@ -76,9 +85,9 @@ pub async fn with_users(
     assemble(workspace, members, &users, &roles)
 }
 
-/// The first page of members of each of several workspaces, in three
-/// statements at most however many workspaces there are: the rows (a window
-/// per workspace), their accounts, their custom roles.
+/// The first page of members of each of several workspaces, in two
+/// statements at most however many workspaces there are: the rows with
+/// their accounts (a window per workspace), and the custom roles they hold.
 pub async fn first_pages(
     db: &impl ConnectionTrait,
     workspaces: &[&workspace::Model],
@@ -94,20 +103,28 @@ pub async fn first_pages(
     };
     let list: Vec<String> = (1..=workspaces.len()).map(mark).collect();
     let sql = format!(
-        "SELECT * FROM (SELECT m.*, ROW_NUMBER() OVER (PARTITION BY m.workspace_id ORDER BY m.id) AS page_row
-         FROM members m WHERE m.workspace_id IN ({})) AS t WHERE page_row <= {} ORDER BY workspace_id, id",
+        "SELECT t.*, u.email AS user_email, u.name AS user_name FROM (SELECT m.*, ROW_NUMBER() OVER (PARTITION BY m.workspace_id ORDER BY m.id) AS page_row
+         FROM members m WHERE m.workspace_id IN ({})) AS t JOIN users u ON u.id = t.user_id
+         WHERE page_row <= {} ORDER BY t.workspace_id, t.id",
         list.join(", "),
         mark(workspaces.len() + 1)
     );
     let mut values: Vec<sea_orm::Value> = workspaces.iter().map(|w| w.id.clone().into()).collect();
     values.push(((first + 1) as i64).into());
-    let rows = member::Entity::find()
-        .from_raw_sql(sea_orm::Statement::from_sql_and_values(
-            backend, sql, values,
-        ))
-        .all(db)
-        .await?;
-    let (users, roles) = people(db, &rows).await?;
+    let joined = <WithUser as sea_orm::FromQueryResult>::find_by_statement(
+        sea_orm::Statement::from_sql_and_values(backend, sql, values),
+    )
+    .all(db)
+    .await?;
+    let mut users = HashMap::new();
+    let rows: Vec<member::Model> = joined
+        .into_iter()
+        .map(|WithUser(member, user)| {
+            users.insert(user.id.clone(), user);
+            member
+        })
+        .collect();
+    let roles = roles_of(db, &rows).await?;
     let mut by_workspace: HashMap<String, Vec<member::Model>> = HashMap::new();
     for row in rows {
         by_workspace
@@ -184,4 +201,19 @@ pub async fn count(db: &impl ConnectionTrait, workspace_id: &str) -> AppResult<u
         .filter(member::Column::WorkspaceId.eq(workspace_id))
         .count(db)
         .await?)
+}
+
+/// A member row read with its account's public columns.
+struct WithUser(member::Model, user::Person);
+
+impl sea_orm::FromQueryResult for WithUser {
+    fn from_query_result(row: &sea_orm::QueryResult, pre: &str) -> Result<Self, sea_orm::DbErr> {
+        let member = member::Model::from_query_result(row, pre)?;
+        let user = user::Person {
+            id: member.user_id.clone(),
+            email: row.try_get(pre, "user_email")?,
+            name: row.try_get(pre, "user_name")?,
+        };
+        Ok(Self(member, user))
+    }
 }
