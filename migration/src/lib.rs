@@ -10,6 +10,7 @@ mod m20261125_000001_invitation_mail_budget;
 mod m20261202_000001_api_keys;
 mod m20261202_000002_rate_counts;
 mod m20261202_000003_idempotency;
+mod m20261203_000001_member_order;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000001_api_keys::Migration),
             Box::new(m20261202_000002_rate_counts::Migration),
             Box::new(m20261202_000003_idempotency::Migration),
+            Box::new(m20261203_000001_member_order::Migration),
         ]
     }
 }

@@ -102,13 +102,25 @@ pub async fn first_pages(
         _ => "?".to_owned(),
     };
     let list: Vec<String> = (1..=workspaces.len()).map(mark).collect();
-    let sql = format!(
-        "SELECT t.*, u.email AS user_email, u.name AS user_name FROM (SELECT m.*, ROW_NUMBER() OVER (PARTITION BY m.workspace_id ORDER BY m.id) AS page_row
-         FROM members m WHERE m.workspace_id IN ({})) AS t JOIN users u ON u.id = t.user_id
-         WHERE page_row <= {} ORDER BY t.workspace_id, t.id",
-        list.join(", "),
-        mark(workspaces.len() + 1)
-    );
+    let limit = mark(workspaces.len() + 1);
+    // Each workspace's first rows from the (workspace_id, id) index: one
+    // lookup per workspace on PostgreSQL, a window over their rows on SQLite
+    // (which has no LATERAL).
+    let sql = match backend {
+        sea_orm::DbBackend::Postgres => format!(
+            "SELECT m.*, u.email AS user_email, u.name AS user_name
+             FROM (VALUES {}) AS w(id)
+             CROSS JOIN LATERAL (SELECT * FROM members WHERE workspace_id = w.id ORDER BY id LIMIT {limit}) AS m
+             JOIN users u ON u.id = m.user_id",
+            list.iter().map(|p| format!("({p})")).collect::<Vec<_>>().join(", ")
+        ),
+        _ => format!(
+            "SELECT t.*, u.email AS user_email, u.name AS user_name FROM (SELECT m.*, ROW_NUMBER() OVER (PARTITION BY m.workspace_id ORDER BY m.id) AS page_row
+             FROM members m WHERE m.workspace_id IN ({})) AS t JOIN users u ON u.id = t.user_id
+             WHERE page_row <= {limit}",
+            list.join(", ")
+        ),
+    };
     let mut values: Vec<sea_orm::Value> = workspaces.iter().map(|w| w.id.clone().into()).collect();
     values.push(((first + 1) as i64).into());
     let joined = <WithUser as sea_orm::FromQueryResult>::find_by_statement(
@@ -131,6 +143,9 @@ pub async fn first_pages(
             .entry(row.workspace_id.clone())
             .or_default()
             .push(row);
+    }
+    for rows in by_workspace.values_mut() {
+        rows.sort_by(|a, b| a.id.cmp(&b.id));
     }
     let mut pages = HashMap::new();
     for workspace in workspaces {
