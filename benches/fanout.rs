@@ -73,6 +73,8 @@ fn start_server() -> Server {
         .env("BIND_ADDR", "127.0.0.1:0")
         .env("JWT_SECRET", "bench-secret-bench-secret-bench-secret")
         .env("MAIL_DIR", dir.join("mail"))
+        // Every subscription counts against the caller's rate limit.
+        .env("RATE_LIMIT_PER_MINUTE", "1000000000")
         .env("RUST_LOG", "warn,atrium::serve=info")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
