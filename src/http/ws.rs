@@ -187,8 +187,8 @@ async fn serve(
             heard = Instant::now();
         }
         let reply = match wake {
-            Wake::Client(Some(Ok(Message::Text(text)))) => conn.receive(text.as_bytes()),
-            Wake::Client(Some(Ok(Message::Binary(bytes)))) => conn.receive(&bytes),
+            Wake::Client(Some(Ok(Message::Text(text)))) => conn.receive(text.as_bytes()).await,
+            Wake::Client(Some(Ok(Message::Binary(bytes)))) => conn.receive(&bytes).await,
             Wake::Client(Some(Err(err))) if is_too_large(&err) => Some(close(
                 1009,
                 &format!("a message has at most {MAX_MESSAGE_BYTES} bytes"),
@@ -247,7 +247,7 @@ impl Connection {
         }
     }
 
-    fn receive(&mut self, bytes: &[u8]) -> Option<Message> {
+    async fn receive(&mut self, bytes: &[u8]) -> Option<Message> {
         let Ok(client) = ClientMessage::from_bytes(bytes) else {
             return Some(close(4400, "Invalid message received"));
         };
@@ -258,9 +258,19 @@ impl Connection {
                 }
                 self.initialising = true;
                 match self.authenticate(payload) {
-                    Some(identity) => {
+                    Some(identity)
+                        if key_is_known(
+                            self.state.clone(),
+                            self.client.map(|c| c.0.to_string()),
+                            identity.key_secret.clone(),
+                        )
+                        .await =>
+                    {
                         self.identity = Some(identity);
                         Some(message("connection_ack", None, None))
+                    }
+                    Some(_) => {
+                        Some(self.refuse(4403, "Forbidden: unknown, revoked or expired API key"))
                     }
                     None => Some(self.refuse(4403, "Forbidden: invalid access token")),
                 }
@@ -364,6 +374,26 @@ impl Connection {
             Outgoing::Ended(id) => Some(complete(&id)),
         }
     }
+}
+
+/// Whether an API key presented at `connection_init` is one that acts now;
+/// true when none is. The key is checked again for every subscription, so
+/// that one revoked later starts nothing. Failures count against the
+/// client's address, as over HTTP.
+async fn key_is_known(state: AppState, address: Option<String>, secret: Option<String>) -> bool {
+    let Some(secret) = secret else {
+        return true;
+    };
+    if state.limits.address_full(address.as_deref()).is_some() {
+        return false;
+    }
+    let known = crate::auth::api_key::verify(&state.db, &state.key_usage, &secret)
+        .await
+        .is_ok();
+    if !known {
+        state.limits.failed(address.as_deref());
+    }
+    known
 }
 
 /// Tells the client a subscription is over.

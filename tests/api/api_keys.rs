@@ -382,6 +382,48 @@ async fn revoking_a_key_refuses_its_next_request_and_ends_its_subscriptions() {
     .await;
 }
 
+/// A WebSocket presenting an API key that does not act (unknown, or revoked)
+/// is refused at `connection_init`, before any subscription.
+#[tokio::test]
+async fn a_socket_with_an_unknown_or_revoked_key_is_refused_at_init() {
+    each_backend(async |app| {
+        let team = app.team().await;
+        let unknown =
+            atrium::auth::key_secret::generate(atrium::auth::key_secret::Environment::Live, None)
+                .secret;
+        assert_eq!(
+            WsClient::connect(&app, TRANSPORT_WS, Some(&unknown))
+                .await
+                .err(),
+            Some(4403)
+        );
+        let (id, secret, _) = mint(
+            &app,
+            &team.owner,
+            json!({ "workspaceId": team.workspace, "name": "Short-lived" }),
+        )
+        .await;
+        assert!(
+            WsClient::connect(&app, TRANSPORT_WS, Some(&secret))
+                .await
+                .is_ok()
+        );
+        app.data(
+            Some(&team.owner.token),
+            "mutation($id: ID!) { revokeApiKey(id: $id) { revokedAt } }",
+            json!({ "id": id }),
+        )
+        .await;
+        assert_eq!(
+            WsClient::connect(&app, TRANSPORT_WS, Some(&secret))
+                .await
+                .err(),
+            Some(4403)
+        );
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn usage_is_counted_per_day_and_last_use_is_recorded() {
     each_backend(async |app| {
