@@ -9,6 +9,9 @@ use sea_orm::{
     DbErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 
+/// How long a pooled connection may sit unused before it is pinged when
+/// next taken.
+const PING_IF_IDLE_FOR: Duration = Duration::from_secs(30);
 /// How long a SQLite writer waits for the write lock before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(15);
 /// Rows a SQLite connection's thread may hand over before its reader takes
@@ -30,6 +33,10 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
     options
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(30))
+        // A connection is pinged before use only after sitting idle: a ping
+        // on every acquire is a round trip per statement (on SQLite, two
+        // thread switches).
+        .test_before_acquire_if_idle_for(PING_IF_IDLE_FOR)
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(|o| {
             o.busy_timeout(SQLITE_BUSY_TIMEOUT)
