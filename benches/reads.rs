@@ -613,7 +613,8 @@ async fn main() {
             let before = statements(&client, &server.addr).await;
             let perf = std::env::var("BENCH_PROFILE").ok().and_then(|file| {
                 Command::new("perf")
-                    .args(["record", "-g", "-o", &file, "-p", &server.pid.to_string()])
+                    .args(["record", "--call-graph", "dwarf,16384", "-F", "499"])
+                    .args(["-o", &file, "-p", &server.pid.to_string()])
                     .args(["--", "sleep", &seconds.to_string()])
                     .stdout(Stdio::null())
                     .stderr(Stdio::null())
