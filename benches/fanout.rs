@@ -7,8 +7,6 @@
 //! BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/atrium_bench cargo bench --bench fanout
 //! BENCH_ADDR=127.0.0.1:8080 BENCH_PID=1234 cargo bench --bench fanout   # a running server
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,38 +17,15 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
+#[path = "support/mod.rs"]
+mod support;
+use support::{Server, TempDir, env_or};
+
 const SUBSCRIPTION: &str =
     "subscription($ws: ID!) { activity(workspaceId: $ws) { cursor changes } }";
 
 fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-struct Server {
-    child: Option<Child>,
-    pid: u32,
-    addr: String,
-    _dir: Option<TempDir>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(child) = self.child.as_mut() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-struct TempDir(std::path::PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+    env_or(name, default)
 }
 
 /// The server under test: `BENCH_ADDR` (with `BENCH_PID` for its memory)
@@ -64,38 +39,9 @@ fn start_server() -> Server {
             _dir: None,
         };
     }
-    let dir = std::env::temp_dir().join(format!("atrium-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let database = std::env::var("BENCH_DATABASE_URL")
-        .unwrap_or_else(|_| format!("sqlite://{}/bench.db?mode=rwc", dir.display()));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_atrium"))
-        .env("DATABASE_URL", database)
-        .env("BIND_ADDR", "127.0.0.1:0")
-        .env("JWT_SECRET", "bench-secret-bench-secret-bench-secret")
-        .env("MAIL_DIR", dir.join("mail"))
-        // Every subscription counts against the caller's rate limit.
-        .env("RATE_LIMIT_PER_MINUTE", "1000000000")
-        .env("RUST_LOG", "warn,atrium::serve=info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("server starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let addr = loop {
-        let line = lines.next().expect("server output").expect("line");
-        if let Some((_, rest)) = line.split_once("listening on http://") {
-            break rest.trim().to_owned();
-        }
-    };
-    // Keep draining the log so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    Server {
-        pid: child.id(),
-        child: Some(child),
-        addr,
-        _dir: Some(TempDir(dir)),
-    }
+    let dir = TempDir::new("atrium-bench");
+    let database = std::env::var("BENCH_DATABASE_URL").unwrap_or_else(|_| dir.sqlite_url());
+    support::spawn(&database, dir)
 }
 
 fn rss_kib(pid: u32) -> u64 {

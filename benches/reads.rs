@@ -20,8 +20,7 @@
 //! BENCH_ONLY=B3 (one benchmark), BENCH_PROFILE=perf.data (records the
 //! server with `perf` during the first measured round).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -32,75 +31,18 @@ use entity::{activity_event, member, user, workspace};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, IntoActiveModel, TransactionTrait};
 use serde_json::{Value, json};
 
+#[path = "support/mod.rs"]
+mod support;
+use support::{JWT_SECRET, TempDir, env_or};
+
 const WORKSPACES: usize = 100;
 const USERS: usize = 2_000;
 const MEMBERS_PER_WORKSPACE: usize = 20;
 const EVENTS: usize = 200_000;
 const BENCH_WORKSPACES: usize = 10;
 const BENCH_EMAIL: &str = "bench-reader@bench.example";
-const JWT_SECRET: &str = "bench-secret-bench-secret-bench-secret";
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 fn uuid() -> String {
     uuid::Uuid::now_v7().to_string()
-}
-
-struct Server {
-    child: Child,
-    pid: u32,
-    addr: String,
-    _dir: TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-struct TempDir(std::path::PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn start_server(database: &str, dir: TempDir) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_atrium"))
-        .env("DATABASE_URL", database)
-        .env("BIND_ADDR", "127.0.0.1:0")
-        .env("JWT_SECRET", JWT_SECRET)
-        .env("MAIL_DIR", dir.0.join("mail"))
-        .env("RATE_LIMIT_PER_MINUTE", "1000000000")
-        .env("WORKSPACE_RATE_LIMIT_PER_MINUTE", "1000000000")
-        .env("RUST_LOG", "warn,atrium::serve=info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("server starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let addr = loop {
-        let line = lines.next().expect("server output").expect("line");
-        if let Some((_, rest)) = line.split_once("listening on http://") {
-            break rest.trim().to_owned();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    Server {
-        pid: child.id(),
-        child,
-        addr,
-        _dir: dir,
-    }
 }
 
 /// The bench reader's id and the ids of its workspaces, seeding the data set
@@ -529,15 +471,13 @@ async fn main() {
     let seconds: f64 = env_or("BENCH_SECONDS", 5.0);
     let rounds: usize = env_or("BENCH_ROUNDS", 3);
     let warmup: f64 = env_or("BENCH_WARMUP_SECONDS", 2.0);
-    let dir = std::env::temp_dir().join(format!("atrium-reads-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let database = std::env::var("BENCH_DATABASE_URL")
-        .unwrap_or_else(|_| format!("sqlite://{}/bench.db?mode=rwc", dir.display()));
+    let dir = TempDir::new("atrium-reads");
+    let database = std::env::var("BENCH_DATABASE_URL").unwrap_or_else(|_| dir.sqlite_url());
     let (reader, workspaces) = seed(&database).await;
     if std::env::var_os("BENCH_SEED_ONLY").is_some() {
         return;
     }
-    let server = start_server(&database, TempDir(dir));
+    let server = support::spawn(&database, dir);
     assert_eq!(
         workspaces.len(),
         BENCH_WORKSPACES,

@@ -35,3 +35,32 @@ impl From<Model> for Person {
         }
     }
 }
+
+impl Person {
+    /// One account as others see it.
+    pub async fn find(db: &impl ConnectionTrait, id: &str) -> Result<Option<Self>, DbErr> {
+        Entity::find_by_id(id)
+            .into_partial_model::<Self>()
+            .one(db)
+            .await
+    }
+
+    /// Accounts by id, in one statement; none asked, none read.
+    pub async fn by_id(
+        db: &impl ConnectionTrait,
+        ids: impl IntoIterator<Item = String>,
+    ) -> Result<std::collections::HashMap<String, Self>, DbErr> {
+        let ids: Vec<String> = ids.into_iter().collect();
+        if ids.is_empty() {
+            return Ok(Default::default());
+        }
+        Ok(Entity::find()
+            .filter(Column::Id.is_in(ids))
+            .into_partial_model::<Self>()
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|person| (person.id.clone(), person))
+            .collect())
+    }
+}

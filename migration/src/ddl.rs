@@ -22,3 +22,30 @@ pub async fn run(manager: &SchemaManager<'_>, statements: &[&str]) -> Result<(),
     }
     Ok(())
 }
+
+/// A migration made of the `UP` and `DOWN` statements of the module it is
+/// invoked in, under the given name.
+macro_rules! migration {
+    ($name:literal) => {
+        pub struct Migration;
+
+        impl MigrationName for Migration {
+            fn name(&self) -> &str {
+                $name
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl MigrationTrait for Migration {
+            async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+                $crate::ddl::run(manager, UP).await
+            }
+
+            async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+                $crate::ddl::run(manager, DOWN).await
+            }
+        }
+    };
+}
+
+pub(crate) use migration;

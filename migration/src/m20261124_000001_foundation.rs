@@ -2,14 +2,6 @@ use sea_orm_migration::prelude::*;
 
 use crate::ddl;
 
-pub struct Migration;
-
-impl MigrationName for Migration {
-    fn name(&self) -> &str {
-        "m20261124_000001_foundation"
-    }
-}
-
 const UP: &[&str] = &[
     "CREATE TABLE users (
         id TEXT PRIMARY KEY,
@@ -90,13 +82,4 @@ const DOWN: &[&str] = &[
     "DROP TABLE users",
 ];
 
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        ddl::run(manager, UP).await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        ddl::run(manager, DOWN).await
-    }
-}
+ddl::migration!("m20261124_000001_foundation");

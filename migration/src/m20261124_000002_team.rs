@@ -2,14 +2,6 @@ use sea_orm_migration::prelude::*;
 
 use crate::ddl;
 
-pub struct Migration;
-
-impl MigrationName for Migration {
-    fn name(&self) -> &str {
-        "m20261124_000002_team"
-    }
-}
-
 const UP: &[&str] = &[
     "CREATE TABLE custom_roles (
         id TEXT PRIMARY KEY,
@@ -73,13 +65,4 @@ const DOWN: &[&str] = &[
     "DROP TABLE custom_roles",
 ];
 
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        ddl::run(manager, UP).await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        ddl::run(manager, DOWN).await
-    }
-}
+ddl::migration!("m20261124_000002_team");

@@ -2,14 +2,6 @@ use sea_orm_migration::prelude::*;
 
 use crate::ddl;
 
-pub struct Migration;
-
-impl MigrationName for Migration {
-    fn name(&self) -> &str {
-        "m20261202_000001_api_keys"
-    }
-}
-
 const UP: &[&str] = &[
     // A workspace key has `workspace_id`; a personal key has `owner_id`.
     "CREATE TABLE api_keys (
@@ -52,13 +44,4 @@ const DOWN: &[&str] = &[
     "DROP TABLE api_keys",
 ];
 
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        ddl::run(manager, UP).await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        ddl::run(manager, DOWN).await
-    }
-}
+ddl::migration!("m20261202_000001_api_keys");

@@ -2,14 +2,6 @@ use sea_orm_migration::prelude::*;
 
 use crate::ddl;
 
-pub struct Migration;
-
-impl MigrationName for Migration {
-    fn name(&self) -> &str {
-        "m20261202_000003_idempotency"
-    }
-}
-
 /// Responses of mutations sent with an `Idempotency-Key`, per principal;
 /// `response` is null while the first request runs; `token` names that run.
 const UP: &[&str] = &[
@@ -29,13 +21,4 @@ const UP: &[&str] = &[
 
 const DOWN: &[&str] = &["DROP TABLE idempotency_keys"];
 
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        ddl::run(manager, UP).await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        ddl::run(manager, DOWN).await
-    }
-}
+ddl::migration!("m20261202_000003_idempotency");

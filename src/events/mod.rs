@@ -420,18 +420,7 @@ pub async fn with_actors(
     rows: Vec<activity_event::Model>,
 ) -> AppResult<Vec<FeedEvent>> {
     let actor_ids: HashSet<String> = rows.iter().filter_map(|r| r.actor_id.clone()).collect();
-    let actors: HashMap<String, user::Person> = if actor_ids.is_empty() {
-        HashMap::new()
-    } else {
-        user::Entity::find()
-            .filter(user::Column::Id.is_in(actor_ids))
-            .into_partial_model::<user::Person>()
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|u| (u.id.clone(), u))
-            .collect()
-    };
+    let actors = user::Person::by_id(db, actor_ids).await?;
     Ok(rows
         .into_iter()
         .map(|model| {

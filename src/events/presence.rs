@@ -178,11 +178,7 @@ pub async fn viewers(db: &impl ConnectionTrait, workroom_id: &str) -> AppResult<
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut users = user::Entity::find()
-        .filter(user::Column::Id.is_in(ids))
-        .into_partial_model::<user::Person>()
-        .all(db)
-        .await?;
-    users.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut users: Vec<user::Person> = user::Person::by_id(db, ids).await?.into_values().collect();
+    users.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
     Ok(users)
 }

@@ -3,7 +3,6 @@
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use entity::user;
-use sea_orm::EntityTrait;
 
 use crate::access::{Capability, Require, requires};
 use crate::activity::{self, ActivityConnection, ActivityFilter};
@@ -41,11 +40,7 @@ impl Workroom {
         let Some(id) = &self.model.created_by else {
             return Ok(None);
         };
-        Ok(user::Entity::find_by_id(id)
-            .into_partial_model::<user::Person>()
-            .one(ctx.db())
-            .await?
-            .map(User))
+        Ok(user::Person::find(ctx.db(), id).await?.map(User))
     }
 
     /// When it was made.

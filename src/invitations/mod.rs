@@ -5,7 +5,6 @@ pub mod service;
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{invitation, user};
-use sea_orm::EntityTrait;
 
 use crate::access::{Capability, Principal, Role, requires};
 use crate::accounts::AuthPayload;
@@ -90,11 +89,7 @@ impl Invitation {
         let Some(id) = &self.0.invited_by else {
             return Ok(None);
         };
-        Ok(user::Entity::find_by_id(id)
-            .into_partial_model::<user::Person>()
-            .one(ctx.db())
-            .await?
-            .map(User))
+        Ok(user::Person::find(ctx.db(), id).await?.map(User))
     }
 }
 

@@ -7,7 +7,6 @@ pub mod service;
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{api_key, user};
-use sea_orm::EntityTrait;
 
 use crate::access::{Area, Capability, area_map, requires};
 use crate::auth::User;
@@ -80,11 +79,7 @@ impl ApiKey {
         let Some(id) = &self.0.created_by else {
             return Ok(None);
         };
-        Ok(user::Entity::find_by_id(id)
-            .into_partial_model::<user::Person>()
-            .one(ctx.db())
-            .await?
-            .map(User))
+        Ok(user::Person::find(ctx.db(), id).await?.map(User))
     }
 
     /// The most the key may do, per area (absent areas: NONE). A personal

@@ -28,7 +28,7 @@ use crate::tokens::new_id;
 mod ownership;
 mod pages;
 pub use ownership::{leave, transfer_ownership};
-pub use pages::{count, first_pages, one, page, with_users};
+pub use pages::{count, first_pages, one, page, roles_of, with_users};
 
 /// How someone joins: a built-in role, maybe a custom role, maybe scopes.
 #[derive(Clone, Debug)]

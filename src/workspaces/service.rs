@@ -1,7 +1,6 @@
 //! Workspace rules and writes: slugs, plans, creation and updates.
 
 use chrono::Utc;
-use entity::custom_role;
 use entity::enums::{MemberStatus, Plan as DbPlan, Role as DbRole, Visibility as DbVisibility};
 use entity::{member, user, workspace};
 use sea_orm::{
@@ -63,21 +62,7 @@ pub async fn list_for_user(
         .order_by_asc(member::Column::Id)
         .all(db)
         .await?;
-    let role_ids: Vec<String> = rows
-        .iter()
-        .filter_map(|(m, _)| m.custom_role_id.clone())
-        .collect();
-    let roles: std::collections::HashMap<String, custom_role::Model> = if role_ids.is_empty() {
-        Default::default()
-    } else {
-        custom_role::Entity::find()
-            .filter(custom_role::Column::Id.is_in(role_ids))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|r| (r.id.clone(), r))
-            .collect()
-    };
+    let roles = members::service::roles_of(db, rows.iter().map(|(m, _)| m)).await?;
     let mut found = Vec::new();
     for (member, workspace) in rows {
         if let Some(workspace) = workspace {

@@ -13,29 +13,18 @@ async fn people(
     HashMap<String, custom_role::Model>,
 )> {
     let user_ids: Vec<String> = members.iter().map(|m| m.user_id.clone()).collect();
-    let users: HashMap<String, user::Person> = if user_ids.is_empty() {
-        HashMap::new()
-    } else {
-        user::Entity::find()
-            .filter(user::Column::Id.is_in(user_ids))
-            .into_partial_model::<user::Person>()
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|u| (u.id.clone(), u))
-            .collect()
-    };
+    let users = user::Person::by_id(db, user_ids).await?;
     Ok((users, roles_of(db, members).await?))
 }
 
 /// The custom roles some member rows hold, in one statement; none when
 /// they hold none.
-async fn roles_of(
+pub async fn roles_of<'a>(
     db: &impl ConnectionTrait,
-    members: &[member::Model],
+    members: impl IntoIterator<Item = &'a member::Model>,
 ) -> AppResult<HashMap<String, custom_role::Model>> {
     let role_ids: Vec<String> = members
-        .iter()
+        .into_iter()
         .filter_map(|m| m.custom_role_id.clone())
         .collect();
     let roles: HashMap<String, custom_role::Model> = if role_ids.is_empty() {
