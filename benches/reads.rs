@@ -112,6 +112,7 @@ async fn insert_data_set(db: &sea_orm::DatabaseConnection) {
             plan: Plan::Agency,
             personal: false,
             credit_balance: 0,
+            credits_reserved: 0,
             created_at: now,
             deleted_at: None,
             purge_after: None,

@@ -27,6 +27,14 @@ pub enum AppError {
         limit: Option<u64>,
         requested: u64,
     },
+    /// The credit pool, or the member's monthly limit, cannot cover what
+    /// was asked for: `extensions.available` and `extensions.requested`.
+    #[error("{message}")]
+    InsufficientCredits {
+        message: String,
+        available: i64,
+        requested: i64,
+    },
     #[error("this workspace is deleted")]
     WorkspaceDeleted,
     #[error("this invitation has expired; ask for a new one")]
@@ -71,6 +79,7 @@ impl AppError {
             Self::BadUserInput { .. } => "BAD_USER_INPUT",
             Self::Conflict(_) => "CONFLICT",
             Self::SeatLimitReached { .. } => "SEAT_LIMIT_REACHED",
+            Self::InsufficientCredits { .. } => "INSUFFICIENT_CREDITS",
             Self::WorkspaceDeleted => "WORKSPACE_DELETED",
             Self::InvitationExpired => "INVITATION_EXPIRED",
             Self::InvitationRevoked => "INVITATION_REVOKED",
@@ -118,6 +127,14 @@ impl From<AppError> for async_graphql::Error {
                     ext.set("requested", *requested);
                 }
                 AppError::TooManyRequests { retry_after } => ext.set("retryAfter", *retry_after),
+                AppError::InsufficientCredits {
+                    available,
+                    requested,
+                    ..
+                } => {
+                    ext.set("available", *available);
+                    ext.set("requested", *requested);
+                }
                 _ => {}
             }
         })

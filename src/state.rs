@@ -29,6 +29,8 @@ pub struct AppState {
     pub limits: Arc<crate::limits::RateLimits>,
     /// API keys' request counts and `lastUsedAt` writes.
     pub key_usage: Arc<crate::auth::key_usage::KeyUsage>,
+    /// The model provider agent runs call.
+    pub provider: Arc<dyn crate::llm::Provider>,
 }
 
 impl AppState {
@@ -52,7 +54,9 @@ impl AppState {
             config.password_hash_concurrency,
             config.password_hash_queue,
         ));
+        let provider = crate::llm::from_config(&config.work);
         Self {
+            provider,
             hub: Hub::new(db.clone(), config.feed_capacity, metrics.clone()),
             db,
             config: Arc::new(config),

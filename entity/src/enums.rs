@@ -64,3 +64,38 @@ pub enum InvitationStatus {
     #[sea_orm(string_value = "EXPIRED")]
     Expired,
 }
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum RunStatus {
+    #[sea_orm(string_value = "QUEUED")]
+    Queued,
+    #[sea_orm(string_value = "RUNNING")]
+    Running,
+    #[sea_orm(string_value = "SUCCEEDED")]
+    Succeeded,
+    #[sea_orm(string_value = "FAILED")]
+    Failed,
+    #[sea_orm(string_value = "CANCELLED")]
+    Cancelled,
+}
+
+impl RunStatus {
+    /// Whether the run has ended.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Self::Succeeded | Self::Failed | Self::Cancelled)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum CreditEntryKind {
+    #[sea_orm(string_value = "GRANT")]
+    Grant,
+    #[sea_orm(string_value = "RESERVE")]
+    Reserve,
+    #[sea_orm(string_value = "DEBIT")]
+    Debit,
+    #[sea_orm(string_value = "RELEASE")]
+    Release,
+}

@@ -10,6 +10,8 @@ pub struct Model {
     pub description: Option<String>,
     pub created_by: Option<String>,
     pub created_at: DateTimeUtc,
+    /// Hidden from lists and read-only since then.
+    pub archived_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -16,6 +16,8 @@ pub struct Model {
     pub plan: Plan,
     pub personal: bool,
     pub credit_balance: i64,
+    /// Credits held by runs in progress.
+    pub credits_reserved: i64,
     pub created_at: DateTimeUtc,
     pub deleted_at: Option<DateTimeUtc>,
     pub purge_after: Option<DateTimeUtc>,

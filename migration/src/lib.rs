@@ -11,6 +11,7 @@ mod m20261202_000001_api_keys;
 mod m20261202_000002_rate_counts;
 mod m20261202_000003_idempotency;
 mod m20261203_000001_member_order;
+mod m20261204_000001_work;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000002_rate_counts::Migration),
             Box::new(m20261202_000003_idempotency::Migration),
             Box::new(m20261203_000001_member_order::Migration),
+            Box::new(m20261204_000001_work::Migration),
         ]
     }
 }

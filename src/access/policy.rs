@@ -37,6 +37,13 @@ pub enum Capability {
     RestoreWorkspace,
     ReadApiKeys,
     ManageApiKeys,
+    ReadAgents,
+    ManageAgents,
+    StartRun,
+    CancelRun,
+    GrantCredits,
+    SetCreditLimit,
+    ArchiveWorkroom,
 }
 
 /// What a capability needs from the caller's membership.
@@ -67,7 +74,10 @@ impl Capability {
             InviteMembers | ManageInvitations | ChangeMemberRole | SetMemberAccess
             | RemoveMember | BanMember | AssignRole => A(Area::Members, Access::Full),
             ReadCredits => A(Area::Billing, Access::View),
-            ReadWorkrooms => A(Area::Projects, Access::View),
+            ReadWorkrooms | ReadAgents => A(Area::Projects, Access::View),
+            ManageAgents => A(Area::Projects, Access::Full),
+            StartRun | CancelRun | ArchiveWorkroom => Requirement::Workroom(Access::Full),
+            GrantCredits | SetCreditLimit => A(Area::Billing, Access::Full),
             CreateWorkroom => A(Area::Projects, Access::Full),
             ReadWorkroom => Requirement::Workroom(Access::View),
             UpdateWorkroom => Requirement::Workroom(Access::Full),
@@ -112,6 +122,13 @@ impl Capability {
             RestoreWorkspace => "workspace.restore",
             ReadApiKeys => "api_keys.read",
             ManageApiKeys => "api_keys.manage",
+            ReadAgents => "agents.read",
+            ManageAgents => "agents.manage",
+            StartRun => "run.start",
+            CancelRun => "run.cancel",
+            GrantCredits => "credits.grant",
+            SetCreditLimit => "credits.set_limit",
+            ArchiveWorkroom => "workroom.archive",
         }
     }
 
@@ -125,8 +142,11 @@ impl Capability {
             ReadSeats | ReadMembers | ReadInvitations | InviteMembers | ManageInvitations
             | ChangeMemberRole | SetMemberAccess | RemoveMember | BanMember | AssignRole
             | LeaveWorkspace | ReadRoles | ManageRoles => Area::Members,
-            ChangePlan | ReadCredits | ManageBillingSetting => Area::Billing,
-            ReadWorkrooms | CreateWorkroom | ReadWorkroom | UpdateWorkroom => Area::Projects,
+            ChangePlan | ReadCredits | ManageBillingSetting | GrantCredits | SetCreditLimit => {
+                Area::Billing
+            }
+            ReadWorkrooms | CreateWorkroom | ReadWorkroom | UpdateWorkroom | ReadAgents
+            | ManageAgents | StartRun | CancelRun | ArchiveWorkroom => Area::Projects,
             ReadApiKeys | ManageApiKeys => Area::Integrations,
         }
     }
@@ -146,10 +166,12 @@ impl Capability {
             UpdateWorkspace | ChangePlan | CreateWorkroom | UpdateWorkroom | InviteMembers
             | ManageInvitations | ChangeMemberRole | SetMemberAccess | RemoveMember | BanMember
             | LeaveWorkspace | ManageRoles | AssignRole | ManageNavigation
-            | ManageBillingSetting | TransferOwnership | DeleteWorkspace | ManageApiKeys => true,
+            | ManageBillingSetting | TransferOwnership | DeleteWorkspace | ManageApiKeys
+            | ManageAgents | StartRun | CancelRun | GrantCredits | SetCreditLimit
+            | ArchiveWorkroom => true,
             ReadWorkspace | ReadSeats | ReadMembers | ReadInvitations | ReadCredits
             | ReadWorkrooms | ReadWorkroom | ReadActivity | ReadRoles | ReadNavigation
-            | RestoreWorkspace | ReadApiKeys => false,
+            | RestoreWorkspace | ReadApiKeys | ReadAgents => false,
         }
     }
 }

@@ -66,6 +66,17 @@ actions! {
     ApiKeyCreated => "api_key.created", Integrations, "api_key";
     ApiKeyRotated => "api_key.rotated", Integrations, "api_key";
     ApiKeyRevoked => "api_key.revoked", Integrations, "api_key";
+    WorkroomArchived => "workroom.archived", Projects, "workroom";
+    WorkroomRestored => "workroom.restored", Projects, "workroom";
+    AgentCreated => "agent.created", Projects, "agent";
+    AgentUpdated => "agent.updated", Projects, "agent";
+    AgentArchived => "agent.archived", Projects, "agent";
+    RunStarted => "run.started", Projects, "run";
+    RunSucceeded => "run.succeeded", Projects, "run";
+    RunFailed => "run.failed", Projects, "run";
+    RunCancelled => "run.cancelled", Projects, "run";
+    CreditsGranted => "credits.granted", Billing, "workspace";
+    CreditsLimitSet => "credits.limit_set", Billing, "member";
 }
 
 impl Action {

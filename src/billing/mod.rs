@@ -1,6 +1,8 @@
-//! The plan's side of a workspace: seats now, the credit pool next. Seats
+//! The plan's side of a workspace: seats, and the credit pool (`credits`). Seats
 //! count active members and pending invitations against the plan's limit,
 //! checked under the workspace lock by every change that takes one.
+
+pub mod credits;
 
 use async_graphql::SimpleObject;
 use chrono::Utc;

@@ -11,8 +11,10 @@ use anyhow::{Context, bail};
 use clap::Args;
 
 mod origins;
+mod work;
 
 pub use origins::Origins;
+pub use work::{ProviderKind, WorkArgs, WorkConfig, decode_key};
 
 /// What a connection may hold and for how long.
 #[derive(Clone, Copy, Debug)]
@@ -145,6 +147,8 @@ pub struct ConfigArgs {
     /// latency histogram; later names count as `other`.
     #[arg(long, env = "METRICS_OPERATION_NAMES", default_value_t = DEFAULT_OPERATION_NAMES)]
     pub metrics_operation_names: usize,
+    #[command(flatten)]
+    pub work: WorkArgs,
 }
 
 #[derive(Debug, Clone)]
@@ -202,6 +206,8 @@ pub struct Config {
     pub rate_limit_per_minute: u32,
     /// Requests per minute per workspace, over its workspace keys.
     pub workspace_rate_limit_per_minute: u32,
+    /// Agent runs, their provider, credits and approvals.
+    pub work: WorkConfig,
 }
 
 pub const MIN_SECRET_LEN: usize = 32;
@@ -244,6 +250,7 @@ impl Config {
             metrics_operation_names: DEFAULT_OPERATION_NAMES,
             rate_limit_per_minute: 600,
             workspace_rate_limit_per_minute: 3000,
+            work: WorkConfig::default(),
         }
     }
 
@@ -306,6 +313,7 @@ impl Config {
         config.rate_limit_per_minute = args.rate_limit_per_minute;
         config.db_max_connections = args.db_max_connections;
         config.workspace_rate_limit_per_minute = args.workspace_rate_limit_per_minute;
+        config.work = WorkConfig::from_args(args.work)?;
         Ok(config)
     }
 }

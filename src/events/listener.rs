@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use sea_orm::sqlx::postgres::PgListener;
 
-use super::{ACTIVITY_CHANNEL, Hub, KEYS_CHANNEL, presence};
+use super::{ACTIVITY_CHANNEL, Hub, KEYS_CHANNEL, presence, runs};
 
 pub fn spawn(hub: Hub) {
     tokio::spawn(async move {
@@ -23,7 +23,13 @@ async fn listen(hub: &Hub) -> Result<(), sea_orm::sqlx::Error> {
     let pool = hub.inner.db.get_postgres_connection_pool();
     let mut listener = PgListener::connect_with(pool).await?;
     listener
-        .listen_all([ACTIVITY_CHANNEL, presence::CHANNEL, KEYS_CHANNEL])
+        .listen_all([
+            ACTIVITY_CHANNEL,
+            presence::CHANNEL,
+            KEYS_CHANNEL,
+            runs::RUNS_CHANNEL,
+            runs::QUEUE_CHANNEL,
+        ])
         .await?;
     hub.poke();
     // Revocations sent while the connection was down are lost: subscribers
@@ -36,6 +42,12 @@ async fn listen(hub: &Hub) -> Result<(), sea_orm::sqlx::Error> {
             }
             Some(notification) if notification.channel() == KEYS_CHANNEL => {
                 hub.key_revoked(notification.payload());
+            }
+            Some(notification) if notification.channel() == runs::RUNS_CHANNEL => {
+                hub.runs().progressed(notification.payload());
+            }
+            Some(notification) if notification.channel() == runs::QUEUE_CHANNEL => {
+                hub.runs().queued();
             }
             Some(notification) => hub.presence().deliver_remote(notification.payload()),
             // The connection dropped and will be made again: catch up.

@@ -12,6 +12,7 @@
 
 mod listener;
 pub mod presence;
+pub mod runs;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -171,6 +172,7 @@ struct Inner {
     presence: presence::Rooms,
     /// Ids of revoked API keys, for the subscriptions they hold.
     revoked: broadcast::Sender<Arc<str>>,
+    runs: runs::Signals,
 }
 
 #[derive(Default)]
@@ -196,6 +198,7 @@ impl Hub {
                 dirty: Mutex::new(Dirty::default()),
                 wake: Notify::new(),
                 presence: presence::Rooms::default(),
+                runs: Arc::default(),
                 revoked: broadcast::channel(64).0,
             }),
         }
@@ -209,6 +212,11 @@ impl Hub {
     /// Revoked keys' ids, as they are revoked.
     pub fn revocations(&self) -> broadcast::Receiver<Arc<str>> {
         self.inner.revoked.subscribe()
+    }
+
+    /// Wake-ups of run watchers and workers.
+    pub fn runs(&self) -> &runs::RunSignals {
+        &self.inner.runs
     }
 
     pub(crate) fn presence(&self) -> &presence::Rooms {

@@ -37,6 +37,64 @@ pub struct Actor {
     pub api_key: Option<ApiKey>,
 }
 
+impl Actor {
+    /// The actor as stored (`actor_kind`, the person, the key), shown to a
+    /// reader who may (`shows_keys`) or may not see which key acted.
+    pub async fn load(
+        ctx: &Context<'_>,
+        stored_kind: &str,
+        person: Option<entity::user::Person>,
+        api_key_id: Option<&str>,
+        shows_keys: bool,
+    ) -> AppResult<Actor> {
+        let kind = match stored_kind {
+            "API_KEY" => ActorKind::ApiKey,
+            "AGENT" => ActorKind::Agent,
+            "SYSTEM" => ActorKind::System,
+            _ => ActorKind::User,
+        };
+        let key = match (api_key_id, kind) {
+            (Some(id), ActorKind::ApiKey) => {
+                entity::api_key::Entity::find_by_id(id)
+                    .one(ctx.db())
+                    .await?
+            }
+            _ => None,
+        };
+        let name = match (kind, &key, &person) {
+            (ActorKind::ApiKey, Some(key), _) => key.name.clone(),
+            (ActorKind::ApiKey, None, _) => "API key".to_owned(),
+            (ActorKind::System, _, _) => "system".to_owned(),
+            (_, _, Some(person)) => person.name.clone(),
+            (_, _, None) => "someone".to_owned(),
+        };
+        Ok(Actor {
+            kind,
+            name,
+            user: person.map(User),
+            // A personal key's details are its owner's alone.
+            api_key: key
+                .filter(|k| k.workspace_id.is_some() && shows_keys)
+                .map(ApiKey),
+        })
+    }
+
+    /// The actor of a row that names a person by id.
+    pub async fn of_row(
+        ctx: &Context<'_>,
+        stored_kind: &str,
+        person_id: Option<&str>,
+        api_key_id: Option<&str>,
+        shows_keys: bool,
+    ) -> AppResult<Actor> {
+        let person = match person_id {
+            Some(id) => entity::user::Person::find(ctx.db(), id).await?,
+            None => None,
+        };
+        Self::load(ctx, stored_kind, person, api_key_id, shows_keys).await
+    }
+}
+
 /// One thing that happened in a workspace: who did what to which target, and what changed.
 #[Object]
 impl ActivityEvent {
@@ -65,37 +123,14 @@ impl ActivityEvent {
     /// Who caused it: a person, an API key or the system.
     async fn by(&self, ctx: &Context<'_>) -> AppResult<Actor> {
         let model = self.model();
-        let user = self.event.actor.clone().map(User);
-        let kind = match model.actor_kind.as_str() {
-            "API_KEY" => ActorKind::ApiKey,
-            "AGENT" => ActorKind::Agent,
-            "SYSTEM" => ActorKind::System,
-            _ => ActorKind::User,
-        };
-        let key = match (&model.api_key_id, kind) {
-            (Some(id), ActorKind::ApiKey) => {
-                entity::api_key::Entity::find_by_id(id)
-                    .one(ctx.db())
-                    .await?
-            }
-            _ => None,
-        };
-        let name = match (kind, &key, &self.event.actor) {
-            (ActorKind::ApiKey, Some(key), _) => key.name.clone(),
-            (ActorKind::ApiKey, None, _) => "API key".to_owned(),
-            (ActorKind::System, _, _) => "system".to_owned(),
-            (_, _, Some(person)) => person.name.clone(),
-            (_, _, None) => "someone".to_owned(),
-        };
-        Ok(Actor {
-            kind,
-            name,
-            user,
-            // A personal key's details are its owner's alone.
-            api_key: key
-                .filter(|k| k.workspace_id.is_some() && self.redaction.shows_keys())
-                .map(ApiKey),
-        })
+        Actor::load(
+            ctx,
+            &model.actor_kind,
+            self.event.actor.clone(),
+            model.api_key_id.as_deref(),
+            self.redaction.shows_keys(),
+        )
+        .await
     }
 
     /// What kind of thing it happened to: `workspace`, `workroom`, `member`,

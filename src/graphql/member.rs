@@ -26,6 +26,29 @@ impl Member {
         User(self.user.clone())
     }
 
+    /// Its own monthly credit cap (calendar months in UTC); null when it has
+    /// none, or for readers without BILLING VIEW who are not this member.
+    async fn monthly_credit_limit(&self, ctx: &Context<'_>) -> AppResult<Option<i64>> {
+        let viewer = ctx.membership(&self.model.workspace_id).await?;
+        Ok(
+            service::credit_limit::figures(ctx.db(), &viewer, &self.model)
+                .await?
+                .and_then(|(limit, _)| limit),
+        )
+    }
+
+    /// Credits its runs took this calendar month (UTC): what finished runs
+    /// used and what running ones hold; null for readers without BILLING
+    /// VIEW who are not this member.
+    async fn credits_used_this_month(&self, ctx: &Context<'_>) -> AppResult<Option<i64>> {
+        let viewer = ctx.membership(&self.model.workspace_id).await?;
+        Ok(
+            service::credit_limit::figures(ctx.db(), &viewer, &self.model)
+                .await?
+                .map(|(_, used)| used),
+        )
+    }
+
     /// The built-in role (a custom role's base role for its holders).
     async fn role(&self) -> Role {
         self.model.role.into()

@@ -2,8 +2,10 @@
 //! the limits every operation runs under.
 
 mod activity_event;
+mod credits;
 mod member;
 pub mod node;
+mod run;
 mod workroom;
 mod workspace;
 
@@ -11,7 +13,7 @@ use async_graphql::{MergedObject, SDLExportOptions, Schema};
 
 use crate::live::LiveSubscription;
 use crate::state::AppState;
-use crate::{accounts, invitations, keys, roles, workrooms, workspaces};
+use crate::{accounts, agents, invitations, keys, roles, runs, workrooms, workspaces};
 
 /// The entry points for reading. Every field needs a signed-in caller
 /// (`Authorization: Bearer <accessToken>`) except `invitation`; `node` is
@@ -25,6 +27,7 @@ pub struct Query(
     invitations::InvitationQuery,
     node::NodeQuery,
     keys::KeyQuery,
+    runs::RunQuery,
 );
 
 /// The entry points for writing. Each mutation runs in one transaction; a
@@ -41,6 +44,10 @@ pub struct Mutation(
     member::MemberMutation,
     roles::RoleMutation,
     keys::KeyMutation,
+    agents::AgentMutation,
+    runs::RunMutation,
+    credits::CreditMutation,
+    workroom::WorkroomArchiveMutation,
 );
 
 pub type AtriumSchema = Schema<Query, Mutation, LiveSubscription>;

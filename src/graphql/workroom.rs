@@ -9,6 +9,7 @@ use crate::activity::{self, ActivityConnection, ActivityFilter};
 use crate::auth::User;
 use crate::context::{ContextExt, page_size};
 use crate::error::AppResult;
+use crate::runs::{self, AgentRun};
 use crate::workrooms::Workroom;
 use crate::workspaces::Workspace;
 
@@ -48,6 +49,21 @@ impl Workroom {
         self.model.created_at
     }
 
+    /// When it was archived: hidden from lists and read-only until restored.
+    async fn archived_at(&self) -> Option<DateTime<Utc>> {
+        self.model.archived_at
+    }
+
+    /// Its agent runs, newest first; `first` 0 to 100, 20 when absent.
+    async fn runs(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many, 0 to 100 (BAD_USER_INPUT outside); 20 when absent.")]
+        first: Option<i32>,
+    ) -> AppResult<Vec<AgentRun>> {
+        runs::service::list(ctx.db(), &self.viewer, &self.model.id, page_size(first)?).await
+    }
+
     /// Who is watching this workroom now (subscribed to `workroomEvents`).
     async fn viewers(&self, ctx: &Context<'_>) -> AppResult<Vec<User>> {
         Ok(crate::events::presence::viewers(ctx.db(), &self.model.id)
@@ -77,5 +93,33 @@ impl Workroom {
             ..Default::default()
         };
         activity::service::page(ctx.db(), &self.viewer, filter, page_size(first)?, after).await
+    }
+}
+
+#[derive(Default)]
+pub struct WorkroomArchiveMutation;
+
+#[Object]
+impl WorkroomArchiveMutation {
+    /// Archives a workroom: hidden from lists, read-only, and its queued and
+    /// running runs cancelled with their reservations released. Members
+    /// archive the workrooms they made; admins and the owner any.
+    #[graphql(directive = requires::apply(Capability::ArchiveWorkroom))]
+    async fn archive_workroom(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The workroom's id.")] id: ID,
+    ) -> AppResult<Workroom> {
+        runs::archive::archive(ctx.state(), &ctx.caller().await?, &id).await
+    }
+
+    /// Opens an archived workroom again.
+    #[graphql(directive = requires::apply(Capability::ArchiveWorkroom))]
+    async fn restore_workroom(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The workroom's id.")] id: ID,
+    ) -> AppResult<Workroom> {
+        runs::archive::restore(ctx.state(), &ctx.caller().await?, &id).await
     }
 }

@@ -6,8 +6,10 @@ use entity::enums::Role as DbRole;
 
 use crate::access::{Capability, Require, Role, requires};
 use crate::activity::{self, ActivityConnection, ActivityFilter};
+use crate::agents::{self, Agent};
 use crate::context::{ContextExt, page_size};
 use crate::error::AppResult;
+use crate::graphql::credits::CreditPool;
 use crate::invitations::{self, Invitation, InvitationStatus};
 use crate::keys::{self, ApiKey};
 use crate::members::{self, Member, MemberConnection};
@@ -191,7 +193,25 @@ impl Workspace {
         Some(self.model().credit_balance)
     }
 
-    /// The workrooms the caller may see.
+    /// The workspace's custom agents that are not archived, oldest first.
+    #[graphql(
+        guard = "Require::new(Capability::ReadAgents, &self.viewer)",
+        directive = requires::apply(Capability::ReadAgents)
+    )]
+    async fn agents(&self, ctx: &Context<'_>) -> AppResult<Vec<Agent>> {
+        agents::service::list(ctx.db(), &self.model().id).await
+    }
+
+    /// The shared credit pool: balance, reservations, ledger and usage.
+    #[graphql(
+        guard = "Require::new(Capability::ReadCredits, &self.viewer)",
+        directive = requires::apply(Capability::ReadCredits)
+    )]
+    async fn credits(&self) -> Option<CreditPool> {
+        Some(CreditPool(self.viewer.clone()))
+    }
+
+    /// The workrooms the caller may see, archived ones left out.
     #[graphql(
         guard = "Require::new(Capability::ReadWorkrooms, &self.viewer)",
         directive = requires::apply(Capability::ReadWorkrooms)

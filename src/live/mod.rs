@@ -24,6 +24,7 @@ use crate::auth::{Identity, User};
 use crate::context::{ContextExt, id_arg};
 use crate::error::{AppError, AppResult};
 use crate::events::presence::{self, PresenceEvent};
+use crate::runs::{self, RunEvent};
 use crate::workrooms;
 use shared::Handoff;
 use viewing::Viewing;
@@ -207,6 +208,30 @@ impl LiveSubscription {
                 Some((next.map_err(async_graphql::Error::from), room))
             },
         ))
+    }
+
+    /// A run's events after `afterSeq` (from the first when absent), then
+    /// each new one as it happens, with no gap and no duplicate; ends after
+    /// the terminal event (`run.succeeded`, `run.failed`, `run.cancelled`).
+    /// Disconnecting never cancels the run.
+    #[graphql(directive = requires::apply(Capability::ReadWorkroom))]
+    async fn run_events(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The run's id.")] run_id: ID,
+        #[graphql(desc = "Replay events after this seq; from the first when absent.")]
+        after_seq: Option<i32>,
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<RunEvent>> + use<>> {
+        ctx.caller().await?;
+        let after_seq = after_seq.unwrap_or(0);
+        if after_seq < 0 {
+            return Err(AppError::bad_input("afterSeq", "afterSeq must not be negative").into());
+        }
+        let run = runs::service::find_visible(ctx, &run_id).await?;
+        Ok(
+            runs::watch::events_after(ctx.state(), &run.model, after_seq)
+                .map(|event| event.map_err(async_graphql::Error::from)),
+        )
     }
 }
 

@@ -25,6 +25,7 @@ use crate::db::begin_write;
 use crate::error::{AppError, AppResult};
 use crate::tokens::new_id;
 
+pub mod credit_limit;
 mod ownership;
 mod pages;
 pub use ownership::{leave, transfer_ownership};

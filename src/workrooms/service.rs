@@ -44,10 +44,21 @@ pub fn ensure_visible(viewer: &Membership, workroom_id: &str) -> AppResult<()> {
         .map_err(|_| AppError::NotFound("workroom"))
 }
 
-/// The workrooms the viewer may read, scoped in SQL.
+/// An archived workroom is read-only: CONFLICT for any change but restoring.
+pub fn ensure_open(room: &workroom::Model) -> AppResult<()> {
+    if room.archived_at.is_some() {
+        return Err(AppError::Conflict(
+            "this workroom is archived; restore it first".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The workrooms the viewer may read and that are not archived, scoped in SQL.
 pub async fn list(db: &impl ConnectionTrait, viewer: &Membership) -> AppResult<Vec<Workroom>> {
-    let mut query =
-        workroom::Entity::find().filter(workroom::Column::WorkspaceId.eq(viewer.workspace_id()));
+    let mut query = workroom::Entity::find()
+        .filter(workroom::Column::WorkspaceId.eq(viewer.workspace_id()))
+        .filter(workroom::Column::ArchivedAt.is_null());
     if let Some(readable) = viewer.effective.readable_workrooms() {
         query = query.filter(workroom::Column::Id.is_in(readable));
     }
@@ -94,6 +105,7 @@ pub async fn create(
         description: Set(description),
         created_by: Set(viewer.user_id().map(str::to_owned)),
         created_at: Set(Utc::now()),
+        archived_at: Set(None),
     }
     .insert(&txn)
     .await?;
@@ -126,6 +138,7 @@ pub async fn update(
         .await?;
     ensure_visible(&viewer, id)?;
     viewer.require_in_workroom(Capability::UpdateWorkroom, id)?;
+    ensure_open(&before)?;
     if !can_edit_created_by(&viewer, before.created_by.as_deref()) {
         return Err(AppError::Forbidden(
             "only admins change workrooms made by someone else",

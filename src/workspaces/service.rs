@@ -144,6 +144,7 @@ async fn insert_with_owner(
         plan: Set(DbPlan::FreeTrial),
         personal: Set(new.personal),
         credit_balance: Set(0),
+        credits_reserved: Set(0),
         admins_manage_billing: Set(true),
         hidden_navigation: Set(None),
         created_at: Set(Utc::now()),

@@ -29,6 +29,17 @@ enum Prep {
     MemberAndRole,
     /// `$key`: a new workspace API key.
     FreshKey,
+    /// `$agent`: a new agent.
+    FreshAgent,
+    /// Credits granted, so that a run can start.
+    Credits,
+    /// `$run`: a new run the owner started (runs stay running: chunks come
+    /// slowly in the matrix).
+    FreshRun,
+    /// `$room`: a new workroom the owner made.
+    FreshWorkroom,
+    /// `$room`: a new workroom the owner made, archived.
+    ArchivedWorkroom,
 }
 
 /// One guarded operation: the capability it is guarded by (as named in the
@@ -345,6 +356,93 @@ fn rows() -> Vec<Row> {
                 [OK, DELETED, DELETED, DELETED, NOT_FOUND],
             )
         },
+        row(
+            "agents.read",
+            "list agents",
+            "query($ws: ID!) { workspace(id: $ws) { agents { id } } }",
+            EVERYONE,
+        ),
+        row(
+            "agents.manage",
+            "create an agent",
+            "mutation($ws: ID!) { createAgent(input: {workspaceId: $ws, name: \"Aurora\", instructions: \"Write.\"}) { id } }",
+            [OK, OK, OK, FORBIDDEN, NOT_FOUND],
+        ),
+        prepped(
+            "agents.manage",
+            "update an agent",
+            "mutation($agent: ID!) { updateAgent(input: {id: $agent, instructions: \"Write more.\"}) { version } }",
+            Prep::FreshAgent,
+            [OK, OK, OK, FORBIDDEN, NOT_FOUND],
+        ),
+        prepped(
+            "agents.manage",
+            "archive an agent",
+            "mutation($agent: ID!) { archiveAgent(id: $agent) { archivedAt } }",
+            Prep::FreshAgent,
+            [OK, OK, OK, FORBIDDEN, NOT_FOUND],
+        ),
+        prepped(
+            "run.start",
+            "start a run",
+            "mutation($wr: ID!) { startRun(input: {workroomId: $wr, input: \"Hello\", maxCredits: 5}) { id } }",
+            Prep::Credits,
+            [OK, OK, OK, FORBIDDEN, NOT_FOUND],
+        ),
+        prepped(
+            "run.cancel",
+            "cancel the owner's run",
+            "mutation($run: ID!) { cancelRun(id: $run) { status } }",
+            Prep::FreshRun,
+            [OK, OK, FORBIDDEN, FORBIDDEN, NOT_FOUND],
+        ),
+        prepped(
+            "workroom.read",
+            "read a run",
+            "query($run: ID!) { agentRun(id: $run) { status } }",
+            Prep::FreshRun,
+            EVERYONE,
+        ),
+        prepped(
+            "workroom.read",
+            "watch a run",
+            "subscription($run: ID!) { runEvents(runId: $run) { seq } }",
+            Prep::FreshRun,
+            EVERYONE,
+        ),
+        row(
+            "credits.read",
+            "read the credit pool",
+            "query($ws: ID!) { workspace(id: $ws) { credits { balance entries { nodes { kind } } } } }",
+            ADMINS,
+        ),
+        row(
+            "credits.grant",
+            "grant credits",
+            "mutation($ws: ID!) { grantCredits(workspaceId: $ws, amount: 5) { balanceAfter } }",
+            ADMINS,
+        ),
+        prepped(
+            "credits.set_limit",
+            "set a member's credit limit",
+            "mutation($target: ID!) { setMemberCreditLimit(memberId: $target, monthlyLimit: 10) { id } }",
+            Prep::FreshMember,
+            ADMINS,
+        ),
+        prepped(
+            "workroom.archive",
+            "archive the owner's workroom",
+            "mutation($room: ID!) { archiveWorkroom(id: $room) { archivedAt } }",
+            Prep::FreshWorkroom,
+            [OK, OK, FORBIDDEN, FORBIDDEN, NOT_FOUND],
+        ),
+        prepped(
+            "workroom.archive",
+            "restore the owner's workroom",
+            "mutation($room: ID!) { restoreWorkroom(id: $room) { archivedAt } }",
+            Prep::ArchivedWorkroom,
+            [OK, OK, FORBIDDEN, FORBIDDEN, NOT_FOUND],
+        ),
     ]
 }
 
@@ -429,6 +527,49 @@ async fn prepare(app: &TestApp, team: &Team, prep: Prep, vars: &mut Value) {
                 .await;
             vars["key"] = data["createApiKey"]["apiKey"]["id"].clone();
         }
+        Prep::FreshAgent => {
+            let data = app
+                .data(
+                    Some(&team.owner.token),
+                    "mutation($ws: ID!) { createAgent(input: {workspaceId: $ws, name: \"Matrix\", instructions: \"Be brief.\"}) { id } }",
+                    json!({ "ws": team.workspace }),
+                )
+                .await;
+            vars["agent"] = data["createAgent"]["id"].clone();
+        }
+        Prep::Credits | Prep::FreshRun => {
+            app.data(
+                Some(&team.owner.token),
+                "mutation($ws: ID!) { grantCredits(workspaceId: $ws, amount: 5) { id } }",
+                json!({ "ws": team.workspace }),
+            )
+            .await;
+            if prep == Prep::FreshRun {
+                let data = app
+                    .data(
+                        Some(&team.owner.token),
+                        "mutation($wr: ID!) { startRun(input: {workroomId: $wr, input: \"Matrix\", maxCredits: 5}) { id } }",
+                        json!({ "wr": vars["wr"] }),
+                    )
+                    .await;
+                vars["run"] = data["startRun"]["id"].clone();
+            }
+        }
+        Prep::FreshWorkroom | Prep::ArchivedWorkroom => {
+            let data = app
+                .create_workroom(&team.owner, &team.workspace, "Matrix room")
+                .await;
+            let room = data["data"]["createWorkroom"]["id"].clone();
+            if prep == Prep::ArchivedWorkroom {
+                app.data(
+                    Some(&team.owner.token),
+                    "mutation($room: ID!) { archiveWorkroom(id: $room) { id } }",
+                    json!({ "room": room }),
+                )
+                .await;
+            }
+            vars["room"] = room;
+        }
         Prep::FreshRole => {
             let data = app
                 .data(
@@ -463,7 +604,11 @@ async fn matrix_team(app: &TestApp) -> (Team, String) {
 
 #[tokio::test]
 async fn every_role_gets_exactly_the_expected_outcome() {
-    each_backend(async |app| {
+    // Runs started here stay running, so that cancelling them is a change.
+    let slow = |config: &mut atrium::Config| {
+        config.work.builtin_chunk_delay = std::time::Duration::from_secs(30);
+    };
+    each_backend_with(slow, async |app| {
         let (shared, shared_room) = matrix_team(&app).await;
         let mut failures = Vec::new();
         for row in rows() {

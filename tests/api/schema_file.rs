@@ -61,6 +61,53 @@ fn schema_holds_every_name_of_the_contract() {
     assert!(atrium::graphql::sdl().contains("directive @requires"));
 }
 
+/// The work capability (`../shared/contract/work.graphql`) is being built:
+/// every name of it is in the schema with the contract's type except those
+/// of the parts still to come (tasks, approvals, exports, provider keys),
+/// listed here until they land.
+#[test]
+fn schema_holds_the_work_contract_built_so_far() {
+    let path = format!(
+        "{}/../shared/contract/work.graphql",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let contract = signatures(&std::fs::read_to_string(path).expect("the work contract"));
+    let schema = signatures(&atrium::graphql::sdl());
+    // A name is still to come when one of its words names a part to come.
+    const TO_COME: [&str; 6] = [
+        "Task",
+        "Approval",
+        "Export",
+        "ProviderKey",
+        "Decision",
+        "Step",
+    ];
+    const FIELDS_TO_COME: [&str; 7] = [
+        "task",
+        "tasks",
+        "approval",
+        "approvalPolicy",
+        "exportProfile",
+        "exports",
+        "providerKey",
+    ];
+    let pending = |name: &str| {
+        name.split(|c: char| !c.is_alphanumeric())
+            .any(|word| TO_COME.iter().any(|t| word.contains(t)) || FIELDS_TO_COME.contains(&word))
+    };
+    let missing: Vec<&String> = contract
+        .names
+        .difference(&schema.names)
+        .filter(|name| !pending(name))
+        .collect();
+    assert!(missing.is_empty(), "the schema lacks {missing:#?}");
+    assert!(
+        schema
+            .names
+            .contains("Mutation.startRun(input: StartRunInput!)")
+    );
+}
+
 struct Signatures {
     /// `Type`, `Type.field: T`, `Type.field(arg: T)`, `Input.field: T`,
     /// `Enum.VALUE`, `Union = A`.

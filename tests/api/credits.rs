@@ -1,0 +1,184 @@
+//! The credit pool: a ledger that always sums, reservations that never
+//! overdraw under concurrency, and members' monthly caps.
+
+use serde_json::json;
+
+use crate::helpers::*;
+use crate::runs::{POOL, START, assert_ledger_sums, funded, wait_for_status};
+
+#[tokio::test]
+async fn fifty_concurrent_runs_on_a_pool_that_affords_ten() {
+    each_backend(async |app| {
+        let (team, room) = funded(&app, 50).await;
+        let calls = (0..50).map(|i| {
+            let app = &app;
+            let (token, room) = (team.member.token.clone(), room.clone());
+            async move {
+                app.gql(
+                    Some(&token),
+                    START,
+                    json!({ "wr": room, "input": format!("brief {i}"), "max": 5 }),
+                )
+                .await
+            }
+        });
+        let responses = futures_util::future::join_all(calls).await;
+        let mut started = Vec::new();
+        let mut refused = 0;
+        for response in &responses {
+            match code(response).as_deref() {
+                None => started.push(
+                    response["data"]["startRun"]["id"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned(),
+                ),
+                Some("INSUFFICIENT_CREDITS") => {
+                    refused += 1;
+                    let ext = &response["errors"][0]["extensions"];
+                    assert_eq!(ext["requested"], 5);
+                    assert!(ext["available"].as_i64().unwrap() < 5, "{response}");
+                }
+                other => panic!("unexpected {other:?}: {response}"),
+            }
+        }
+        assert_eq!((started.len(), refused), (10, 40), "{:?}", app.backend);
+        for run in &started {
+            wait_for_status(&app, &team.member.token, run, &["SUCCEEDED", "FAILED"]).await;
+        }
+        let pool = app
+            .data(
+                Some(&team.owner.token),
+                POOL,
+                json!({ "ws": team.workspace }),
+            )
+            .await["workspace"]["credits"]
+            .clone();
+        assert_eq!(pool["reserved"], 0);
+        assert_ledger_sums(&pool);
+        let entries = pool["entries"]["nodes"].as_array().unwrap();
+        assert_eq!(
+            entries.iter().filter(|e| e["kind"] == "RESERVE").count(),
+            10
+        );
+        assert_eq!(
+            entries.iter().filter(|e| e["kind"] == "RELEASE").count(),
+            10
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_members_monthly_cap_refuses_runs_the_pool_could_pay_for() {
+    each_backend(async |app| {
+        let (team, room) = funded(&app, 1000).await;
+        let member_id = app
+            .data(
+                Some(&team.member.token),
+                "query($ws: ID!) { workspace(id: $ws) { viewerMember { id monthlyCreditLimit creditsUsedThisMonth } } }",
+                json!({ "ws": team.workspace }),
+            )
+            .await["workspace"]["viewerMember"]
+            .clone();
+        assert_eq!(member_id["monthlyCreditLimit"], json!(null));
+        assert_eq!(member_id["creditsUsedThisMonth"], 0);
+        let set = "mutation($m: ID!, $n: Int) { setMemberCreditLimit(memberId: $m, monthlyLimit: $n) { monthlyCreditLimit } }";
+        let capped = app.data(Some(&team.admin.token), set, json!({ "m": member_id["id"], "n": 10 })).await;
+        assert_eq!(capped["setMemberCreditLimit"]["monthlyCreditLimit"], 10);
+        assert_code(&app.gql(Some(&team.admin.token), set, json!({ "m": member_id["id"], "n": -1 })).await, "BAD_USER_INPUT");
+
+        let first = app.gql(Some(&team.member.token), START, json!({ "wr": room, "input": "a", "max": 8 })).await;
+        assert_eq!(code(&first), None, "{first}");
+        let second = app.gql(Some(&team.member.token), START, json!({ "wr": room, "input": "b", "max": 5 })).await;
+        assert_code(&second, "INSUFFICIENT_CREDITS");
+        assert_eq!(second["errors"][0]["extensions"]["available"], 2);
+        assert_eq!(second["errors"][0]["extensions"]["requested"], 5);
+        // Others are not capped by it; the pool still has plenty.
+        let admin_run = app.gql(Some(&team.admin.token), START, json!({ "wr": room, "input": "c", "max": 50 })).await;
+        assert_eq!(code(&admin_run), None, "{admin_run}");
+
+        // The member sees its own figures; another member does not.
+        let seen_by = |token: String| {
+            let app = &app;
+            let ws = team.workspace.clone();
+            async move {
+                app.data(
+                    Some(&token),
+                    "query($ws: ID!) { workspace(id: $ws) { members { nodes { user { name } monthlyCreditLimit creditsUsedThisMonth } } } }",
+                    json!({ "ws": ws }),
+                )
+                .await["workspace"]["members"]["nodes"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|m| m["user"]["name"] == "Member")
+                    .cloned()
+                    .unwrap()
+            }
+        };
+        let own = seen_by(team.member.token.clone()).await;
+        assert_eq!(own["monthlyCreditLimit"], 10);
+        assert!(own["creditsUsedThisMonth"].as_i64().unwrap() >= 1);
+        let by_viewer = seen_by(team.viewer.token.clone()).await;
+        assert_eq!(by_viewer["monthlyCreditLimit"], json!(null));
+        assert_eq!(by_viewer["creditsUsedThisMonth"], json!(null));
+
+        // Lifting the cap lets the run start.
+        app.data(Some(&team.admin.token), set, json!({ "m": member_id["id"], "n": null })).await;
+        let third = app.gql(Some(&team.member.token), START, json!({ "wr": room, "input": "b", "max": 5 })).await;
+        assert_eq!(code(&third), None, "{third}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn usage_answers_who_is_spending() {
+    each_backend(async |app| {
+        let (team, room) = funded(&app, 100).await;
+        let key = app
+            .data(
+                Some(&team.owner.token),
+                "mutation($ws: ID!) { createApiKey(input: {workspaceId: $ws, name: \"Batch\", scopes: [{area: PROJECTS, access: FULL}]}) { secret } }",
+                json!({ "ws": team.workspace }),
+            )
+            .await["createApiKey"]["secret"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let mut runs = Vec::new();
+        for token in [&team.member.token, &team.member.token, &key] {
+            let response = app.data(Some(token), START, json!({ "wr": room, "input": "x y", "max": 20 })).await;
+            runs.push(response["startRun"]["id"].as_str().unwrap().to_owned());
+        }
+        for run in &runs {
+            wait_for_status(&app, &team.owner.token, run, &["SUCCEEDED"]).await;
+        }
+        let usage = app
+            .data(
+                Some(&team.owner.token),
+                "query($ws: ID!) { workspace(id: $ws) { credits { usageByMember { member { user { name } } credits runs } usageByActor { by { kind name } credits runs } } } }",
+                json!({ "ws": team.workspace }),
+            )
+            .await["workspace"]["credits"]
+            .clone();
+        let members = usage["usageByMember"].as_array().unwrap();
+        assert_eq!(members.len(), 1, "{usage}");
+        assert_eq!(members[0]["member"]["user"]["name"], "Member");
+        assert_eq!(members[0]["runs"], 2);
+        let actors = usage["usageByActor"].as_array().unwrap();
+        assert_eq!(actors.len(), 2, "{usage}");
+        assert!(actors.iter().any(|a| a["by"]["kind"] == "API_KEY" && a["by"]["name"] == "Batch" && a["runs"] == 1));
+        let total: i64 = actors.iter().map(|a| a["credits"].as_i64().unwrap()).sum();
+        let pool = app.data(Some(&team.owner.token), POOL, json!({ "ws": team.workspace })).await["workspace"]["credits"].clone();
+        assert_eq!(100 - total, pool["balance"].as_i64().unwrap());
+        // Grants are refused outside their bounds, and the feed hears of them.
+        let grant = "mutation($ws: ID!, $n: Int!) { grantCredits(workspaceId: $ws, amount: $n) { id } }";
+        assert_code(&app.gql(Some(&team.owner.token), grant, json!({ "ws": team.workspace, "n": 0 })).await, "BAD_USER_INPUT");
+        let feed = app
+            .data(Some(&team.owner.token), "query($ws: ID!) { workspace(id: $ws) { activity(filter: {actions: [\"credits.granted\"]}) { nodes { changes } } } }", json!({ "ws": team.workspace }))
+            .await;
+        assert_eq!(feed["workspace"]["activity"]["nodes"][0]["changes"]["amount"]["after"], 100);
+    })
+    .await;
+}
