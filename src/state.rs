@@ -31,6 +31,8 @@ pub struct AppState {
     pub key_usage: Arc<crate::auth::key_usage::KeyUsage>,
     /// The model provider agent runs call.
     pub provider: Arc<dyn crate::llm::Provider>,
+    /// Seals workspaces' provider keys; None without `SECRETS_KEY`.
+    pub sealer: Option<Arc<crate::secrets::Sealer>>,
 }
 
 impl AppState {
@@ -55,8 +57,15 @@ impl AppState {
             config.password_hash_queue,
         ));
         let provider = crate::llm::from_config(&config.work);
+        let sealer = config
+            .work
+            .secrets_key
+            .as_ref()
+            .and_then(|key| crate::config::decode_key(key.expose()))
+            .map(|key| Arc::new(crate::secrets::Sealer::new(&key)));
         Self {
             provider,
+            sealer,
             hub: Hub::new(db.clone(), config.feed_capacity, metrics.clone()),
             db,
             config: Arc::new(config),

@@ -13,6 +13,7 @@ pub mod invitation;
 pub mod mail_outbox;
 pub mod member;
 pub mod member_credit_limit;
+pub mod provider_key;
 pub mod refresh_token;
 pub mod run_event;
 pub mod user;

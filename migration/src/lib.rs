@@ -12,6 +12,7 @@ mod m20261202_000002_rate_counts;
 mod m20261202_000003_idempotency;
 mod m20261203_000001_member_order;
 mod m20261204_000001_work;
+mod m20261204_000002_provider_keys;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000003_idempotency::Migration),
             Box::new(m20261203_000001_member_order::Migration),
             Box::new(m20261204_000001_work::Migration),
+            Box::new(m20261204_000002_provider_keys::Migration),
         ]
     }
 }

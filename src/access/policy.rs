@@ -44,6 +44,8 @@ pub enum Capability {
     GrantCredits,
     SetCreditLimit,
     ArchiveWorkroom,
+    ReadProviderKey,
+    ManageProviderKey,
 }
 
 /// What a capability needs from the caller's membership.
@@ -66,8 +68,8 @@ impl Capability {
         use Requirement::Area as A;
         match self {
             ReadWorkspace | ReadActivity | LeaveWorkspace | ReadRoles => Requirement::Member,
-            ReadApiKeys => A(Area::Integrations, Access::View),
-            ManageApiKeys => A(Area::Integrations, Access::Full),
+            ReadApiKeys | ReadProviderKey => A(Area::Integrations, Access::View),
+            ManageApiKeys | ManageProviderKey => A(Area::Integrations, Access::Full),
             UpdateWorkspace => A(Area::General, Access::Full),
             ChangePlan => A(Area::Billing, Access::Full),
             ReadSeats | ReadMembers | ReadInvitations => A(Area::Members, Access::View),
@@ -129,6 +131,8 @@ impl Capability {
             GrantCredits => "credits.grant",
             SetCreditLimit => "credits.set_limit",
             ArchiveWorkroom => "workroom.archive",
+            ReadProviderKey => "provider_key.read",
+            ManageProviderKey => "provider_key.manage",
         }
     }
 
@@ -147,7 +151,7 @@ impl Capability {
             }
             ReadWorkrooms | CreateWorkroom | ReadWorkroom | UpdateWorkroom | ReadAgents
             | ManageAgents | StartRun | CancelRun | ArchiveWorkroom => Area::Projects,
-            ReadApiKeys | ManageApiKeys => Area::Integrations,
+            ReadApiKeys | ManageApiKeys | ReadProviderKey | ManageProviderKey => Area::Integrations,
         }
     }
 
@@ -168,10 +172,10 @@ impl Capability {
             | LeaveWorkspace | ManageRoles | AssignRole | ManageNavigation
             | ManageBillingSetting | TransferOwnership | DeleteWorkspace | ManageApiKeys
             | ManageAgents | StartRun | CancelRun | GrantCredits | SetCreditLimit
-            | ArchiveWorkroom => true,
+            | ArchiveWorkroom | ManageProviderKey => true,
             ReadWorkspace | ReadSeats | ReadMembers | ReadInvitations | ReadCredits
             | ReadWorkrooms | ReadWorkroom | ReadActivity | ReadRoles | ReadNavigation
-            | RestoreWorkspace | ReadApiKeys | ReadAgents => false,
+            | RestoreWorkspace | ReadApiKeys | ReadAgents | ReadProviderKey => false,
         }
     }
 }

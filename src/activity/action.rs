@@ -77,6 +77,8 @@ actions! {
     RunCancelled => "run.cancelled", Projects, "run";
     CreditsGranted => "credits.granted", Billing, "workspace";
     CreditsLimitSet => "credits.limit_set", Billing, "member";
+    ProviderKeySet => "provider_key.set", Integrations, "workspace";
+    ProviderKeyCleared => "provider_key.cleared", Integrations, "workspace";
 }
 
 impl Action {

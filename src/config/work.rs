@@ -54,6 +54,12 @@ pub struct WorkArgs {
     /// The server's key for that API; a workspace may bring its own.
     #[arg(long, env = "LLM_API_KEY", hide_env_values = true)]
     pub llm_api_key: Option<String>,
+    /// Credits each piece of an OpenAI-compatible reply costs.
+    #[arg(long, env = "LLM_CREDITS_PER_CHUNK", default_value_t = 1)]
+    pub llm_credits_per_chunk: i64,
+    /// Seconds to wait for the provider's answer, and for each next piece.
+    #[arg(long, env = "LLM_TIMEOUT_SECS", default_value_t = 60)]
+    pub llm_timeout_secs: u64,
     /// The model asked for.
     #[arg(long, env = "LLM_MODEL", default_value = "gpt-4o-mini")]
     pub llm_model: String,
@@ -78,6 +84,8 @@ pub struct WorkConfig {
     pub llm_base_url: String,
     pub llm_api_key: Option<Secret>,
     pub llm_model: String,
+    pub llm_credits_per_chunk: i64,
+    pub llm_timeout: Duration,
     pub secrets_key: Option<Secret>,
     pub approval_ttl: Duration,
 }
@@ -96,6 +104,8 @@ impl Default for WorkConfig {
             llm_base_url: "https://api.openai.com/v1".into(),
             llm_api_key: None,
             llm_model: "gpt-4o-mini".into(),
+            llm_credits_per_chunk: 1,
+            llm_timeout: Duration::from_secs(60),
             secrets_key: None,
             approval_ttl: Duration::from_secs(168 * 3600),
         }
@@ -115,6 +125,12 @@ impl WorkConfig {
         }
         if args.builtin_llm_credits_per_chunk < 0 {
             bail!("BUILTIN_LLM_CREDITS_PER_CHUNK must not be negative");
+        }
+        if args.llm_credits_per_chunk < 0 {
+            bail!("LLM_CREDITS_PER_CHUNK must not be negative");
+        }
+        if args.llm_timeout_secs == 0 {
+            bail!("LLM_TIMEOUT_SECS must be at least 1");
         }
         if args.approval_ttl_hours == 0 {
             bail!("APPROVAL_TTL_HOURS must be at least 1");
@@ -136,6 +152,8 @@ impl WorkConfig {
             llm_base_url: args.llm_base_url.trim_end_matches('/').to_owned(),
             llm_api_key: args.llm_api_key.map(Secret::new),
             llm_model: args.llm_model,
+            llm_credits_per_chunk: args.llm_credits_per_chunk,
+            llm_timeout: Duration::from_secs(args.llm_timeout_secs),
             secrets_key: args.secrets_key.map(Secret::new),
             approval_ttl: Duration::from_secs(args.approval_ttl_hours * 3600),
         })

@@ -13,7 +13,9 @@ use async_graphql::{MergedObject, SDLExportOptions, Schema};
 
 use crate::live::LiveSubscription;
 use crate::state::AppState;
-use crate::{accounts, agents, invitations, keys, roles, runs, workrooms, workspaces};
+use crate::{
+    accounts, agents, invitations, keys, provider_keys, roles, runs, workrooms, workspaces,
+};
 
 /// The entry points for reading. Every field needs a signed-in caller
 /// (`Authorization: Bearer <accessToken>`) except `invitation`; `node` is
@@ -47,6 +49,7 @@ pub struct Mutation(
     agents::AgentMutation,
     runs::RunMutation,
     credits::CreditMutation,
+    provider_keys::ProviderKeyMutation,
     workroom::WorkroomArchiveMutation,
 );
 

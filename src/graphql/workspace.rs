@@ -13,6 +13,7 @@ use crate::graphql::credits::CreditPool;
 use crate::invitations::{self, Invitation, InvitationStatus};
 use crate::keys::{self, ApiKey};
 use crate::members::{self, Member, MemberConnection};
+use crate::provider_keys::{self, ProviderKey};
 use crate::roles::{self, CustomRole};
 use crate::workrooms::{self, Workroom};
 use crate::workspaces::{Plan, Visibility, Workspace};
@@ -209,6 +210,18 @@ impl Workspace {
     )]
     async fn credits(&self) -> Option<CreditPool> {
         Some(CreditPool(self.viewer.clone()))
+    }
+
+    /// The workspace's own model provider key (its provider and last four
+    /// characters); null when runs use the server's provider key.
+    #[graphql(
+        guard = "Require::new(Capability::ReadProviderKey, &self.viewer)",
+        directive = requires::apply(Capability::ReadProviderKey)
+    )]
+    async fn provider_key(&self, ctx: &Context<'_>) -> AppResult<Option<ProviderKey>> {
+        Ok(provider_keys::service::find(ctx.db(), &self.model().id)
+            .await?
+            .map(ProviderKey::from))
     }
 
     /// The workrooms the caller may see, archived ones left out.

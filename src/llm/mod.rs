@@ -4,10 +4,10 @@
 //! default) or an OpenAI-compatible HTTP API.
 
 mod builtin;
+mod openai;
 
 use std::sync::Arc;
 
-use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use serde_json::Value;
 
@@ -55,20 +55,16 @@ pub fn from_config(work: &WorkConfig) -> Arc<dyn Provider> {
             delay: work.builtin_chunk_delay,
             credits_per_chunk: work.builtin_credits_per_chunk,
         }),
-        ProviderKind::Openai => Arc::new(Unavailable),
-    }
-}
-
-/// A provider this build cannot reach: every run fails saying so.
-struct Unavailable;
-
-impl Provider for Unavailable {
-    fn stream(&self, _prompt: Prompt) -> Chunks {
-        futures_util::stream::once(async {
-            Err(ProviderError(
-                "LLM_PROVIDER=openai is not available in this build".into(),
-            ))
-        })
-        .boxed()
+        ProviderKind::Openai => Arc::new(openai::OpenAi {
+            client: reqwest::Client::builder()
+                .connect_timeout(std::time::Duration::from_secs(10))
+                .build()
+                .unwrap_or_default(),
+            base_url: work.llm_base_url.clone(),
+            model: work.llm_model.clone(),
+            api_key: work.llm_api_key.clone(),
+            credits_per_chunk: work.llm_credits_per_chunk,
+            idle_timeout: work.llm_timeout,
+        }),
     }
 }

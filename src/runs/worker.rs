@@ -21,6 +21,7 @@ use serde_json::json;
 use super::finish::{self, Ender, Ending};
 use super::service::append_event;
 use crate::access::load::lock_workspace;
+use crate::config::ProviderKind;
 use crate::db::begin_write;
 use crate::error::AppResult;
 use crate::events::runs::{RUNS_CHANNEL, notify};
@@ -136,6 +137,10 @@ async fn prompt(state: &AppState, run: &agent_run::Model) -> AppResult<Prompt> {
         input: run.input.clone(),
         api_key: None,
     };
+    if state.config.work.provider == ProviderKind::Openai {
+        prompt.api_key =
+            crate::provider_keys::service::open_for_run(state, &run.workspace_id, "openai").await?;
+    }
     if let (Some(agent_id), Some(version)) = (&run.agent_id, run.agent_version) {
         if let Some(agent) = agent::Entity::find_by_id(agent_id).one(&state.db).await? {
             prompt.agent_name = Some(agent.name);

@@ -28,6 +28,7 @@ mod members;
 mod nodes;
 mod permissions;
 mod process;
+mod providers;
 mod rate_limits;
 mod runs;
 mod schema_file;

@@ -429,6 +429,24 @@ fn rows() -> Vec<Row> {
             Prep::FreshMember,
             ADMINS,
         ),
+        row(
+            "provider_key.read",
+            "read the provider key",
+            "query($ws: ID!) { workspace(id: $ws) { providerKey { last4 } } }",
+            [OK, OK, OK, FORBIDDEN, NOT_FOUND],
+        ),
+        row(
+            "provider_key.manage",
+            "set the provider key",
+            "mutation($ws: ID!) { setProviderKey(workspaceId: $ws, provider: \"openai\", apiKey: \"sk-matrix-1234\") { last4 } }",
+            ADMINS,
+        ),
+        row(
+            "provider_key.manage",
+            "clear the provider key",
+            "mutation($ws: ID!) { clearProviderKey(workspaceId: $ws) }",
+            ADMINS,
+        ),
         prepped(
             "workroom.archive",
             "archive the owner's workroom",
@@ -607,6 +625,9 @@ async fn every_role_gets_exactly_the_expected_outcome() {
     // Runs started here stay running, so that cancelling them is a change.
     let slow = |config: &mut atrium::Config| {
         config.work.builtin_chunk_delay = std::time::Duration::from_secs(30);
+        config.work.secrets_key = Some(atrium::config::Secret::new(
+            "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+        ));
     };
     each_backend_with(slow, async |app| {
         let (shared, shared_room) = matrix_team(&app).await;

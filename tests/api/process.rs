@@ -80,6 +80,16 @@ impl Process {
         }
     }
 
+    /// Every line logged so far that was not read yet, waiting `settle`
+    /// for stragglers.
+    pub fn lines_so_far(&self, settle: Duration) -> Vec<String> {
+        let mut lines = Vec::new();
+        while let Ok(line) = self.lines.recv_timeout(settle) {
+            lines.push(line);
+        }
+        lines
+    }
+
     /// Stops it as an operator would (SIGTERM), so that it flushes.
     pub fn stop(mut self) {
         let _ = Command::new("kill")

@@ -63,7 +63,7 @@ fn schema_holds_every_name_of_the_contract() {
 
 /// The work capability (`../shared/contract/work.graphql`) is being built:
 /// every name of it is in the schema with the contract's type except those
-/// of the parts still to come (tasks, approvals, exports, provider keys),
+/// of the parts still to come (tasks, approvals, exports),
 /// listed here until they land.
 #[test]
 fn schema_holds_the_work_contract_built_so_far() {
