@@ -10,6 +10,9 @@ pub enum AppError {
     Unauthenticated(&'static str),
     #[error("{0}")]
     Forbidden(&'static str),
+    /// FORBIDDEN, saying what is missing.
+    #[error("{0}")]
+    ForbiddenBecause(String),
     /// What was asked for does not exist, or the caller may not know that it does.
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -74,7 +77,7 @@ impl AppError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Unauthenticated(_) => "UNAUTHENTICATED",
-            Self::Forbidden(_) => "FORBIDDEN",
+            Self::Forbidden(_) | Self::ForbiddenBecause(_) => "FORBIDDEN",
             Self::NotFound(_) => "NOT_FOUND",
             Self::BadUserInput { .. } => "BAD_USER_INPUT",
             Self::Conflict(_) => "CONFLICT",

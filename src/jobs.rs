@@ -15,6 +15,7 @@ const SHARE_EVERY: Duration = Duration::from_secs(1);
 pub fn spawn(state: &AppState) -> anyhow::Result<()> {
     state.hub.start();
     crate::runs::worker::spawn(state);
+    crate::tasks::flow::spawn(state);
     crate::memory::spawn_releaser(state.metrics.clone(), state.hub.clone());
     if state.config.deliver_mail {
         let mailer = mail::Mailer::from_config(&state.config)?;

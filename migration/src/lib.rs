@@ -13,6 +13,7 @@ mod m20261202_000003_idempotency;
 mod m20261203_000001_member_order;
 mod m20261204_000001_work;
 mod m20261204_000002_provider_keys;
+mod m20261204_000003_tasks;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000001_member_order::Migration),
             Box::new(m20261204_000001_work::Migration),
             Box::new(m20261204_000002_provider_keys::Migration),
+            Box::new(m20261204_000003_tasks::Migration),
         ]
     }
 }

@@ -46,6 +46,13 @@ pub enum Capability {
     ArchiveWorkroom,
     ReadProviderKey,
     ManageProviderKey,
+    ManageTasks,
+    RequestApproval,
+    DecideApproval,
+    SetApprovalPolicy,
+    RequestExport,
+    DownloadExport,
+    UpdateExportProfile,
 }
 
 /// What a capability needs from the caller's membership.
@@ -78,7 +85,11 @@ impl Capability {
             ReadCredits => A(Area::Billing, Access::View),
             ReadWorkrooms | ReadAgents => A(Area::Projects, Access::View),
             ManageAgents => A(Area::Projects, Access::Full),
-            StartRun | CancelRun | ArchiveWorkroom => Requirement::Workroom(Access::Full),
+            StartRun | CancelRun | ArchiveWorkroom | ManageTasks | RequestApproval
+            | RequestExport => Requirement::Workroom(Access::Full),
+            DecideApproval | DownloadExport => Requirement::Workroom(Access::View),
+            SetApprovalPolicy => Requirement::Role(DbRole::Admin),
+            UpdateExportProfile => A(Area::General, Access::Full),
             GrantCredits | SetCreditLimit => A(Area::Billing, Access::Full),
             CreateWorkroom => A(Area::Projects, Access::Full),
             ReadWorkroom => Requirement::Workroom(Access::View),
@@ -133,6 +144,13 @@ impl Capability {
             ArchiveWorkroom => "workroom.archive",
             ReadProviderKey => "provider_key.read",
             ManageProviderKey => "provider_key.manage",
+            ManageTasks => "tasks.manage",
+            RequestApproval => "approval.request",
+            DecideApproval => "approval.decide",
+            SetApprovalPolicy => "approval.set_policy",
+            RequestExport => "export.request",
+            DownloadExport => "export.download",
+            UpdateExportProfile => "export_profile.update",
         }
     }
 
@@ -142,7 +160,9 @@ impl Capability {
         use Capability::*;
         match self {
             ReadWorkspace | UpdateWorkspace | ReadActivity | ReadNavigation | ManageNavigation
-            | TransferOwnership | DeleteWorkspace | RestoreWorkspace => Area::General,
+            | TransferOwnership | DeleteWorkspace | RestoreWorkspace | UpdateExportProfile => {
+                Area::General
+            }
             ReadSeats | ReadMembers | ReadInvitations | InviteMembers | ManageInvitations
             | ChangeMemberRole | SetMemberAccess | RemoveMember | BanMember | AssignRole
             | LeaveWorkspace | ReadRoles | ManageRoles => Area::Members,
@@ -150,7 +170,9 @@ impl Capability {
                 Area::Billing
             }
             ReadWorkrooms | CreateWorkroom | ReadWorkroom | UpdateWorkroom | ReadAgents
-            | ManageAgents | StartRun | CancelRun | ArchiveWorkroom => Area::Projects,
+            | ManageAgents | StartRun | CancelRun | ArchiveWorkroom | ManageTasks
+            | RequestApproval | DecideApproval | SetApprovalPolicy | RequestExport
+            | DownloadExport => Area::Projects,
             ReadApiKeys | ManageApiKeys | ReadProviderKey | ManageProviderKey => Area::Integrations,
         }
     }
@@ -172,10 +194,13 @@ impl Capability {
             | LeaveWorkspace | ManageRoles | AssignRole | ManageNavigation
             | ManageBillingSetting | TransferOwnership | DeleteWorkspace | ManageApiKeys
             | ManageAgents | StartRun | CancelRun | GrantCredits | SetCreditLimit
-            | ArchiveWorkroom | ManageProviderKey => true,
+            | ArchiveWorkroom | ManageProviderKey | ManageTasks | RequestApproval
+            | DecideApproval | SetApprovalPolicy | RequestExport | UpdateExportProfile => true,
             ReadWorkspace | ReadSeats | ReadMembers | ReadInvitations | ReadCredits
             | ReadWorkrooms | ReadWorkroom | ReadActivity | ReadRoles | ReadNavigation
-            | RestoreWorkspace | ReadApiKeys | ReadAgents | ReadProviderKey => false,
+            | RestoreWorkspace | ReadApiKeys | ReadAgents | ReadProviderKey | DownloadExport => {
+                false
+            }
         }
     }
 }

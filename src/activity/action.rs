@@ -79,6 +79,20 @@ actions! {
     CreditsLimitSet => "credits.limit_set", Billing, "member";
     ProviderKeySet => "provider_key.set", Integrations, "workspace";
     ProviderKeyCleared => "provider_key.cleared", Integrations, "workspace";
+    TaskCreated => "task.created", Projects, "task";
+    TaskUpdated => "task.updated", Projects, "task";
+    TaskStarted => "task.started", Projects, "task";
+    TaskCompleted => "task.completed", Projects, "task";
+    TaskRejected => "task.rejected", Projects, "task";
+    TaskCancelled => "task.cancelled", Projects, "task";
+    ApprovalRequested => "approval.requested", Projects, "approval";
+    ApprovalDecided => "approval.decided", Projects, "approval";
+    ApprovalApproved => "approval.approved", Projects, "approval";
+    ApprovalRejected => "approval.rejected", Projects, "approval";
+    ApprovalExpired => "approval.expired", Projects, "approval";
+    ExportRequested => "export.requested", Projects, "export";
+    ExportDownloaded => "export.downloaded", Projects, "export";
+    ExportProfileUpdated => "export_profile.updated", General, "workspace";
 }
 
 impl Action {

@@ -21,6 +21,8 @@ pub struct RunSignals {
     watched: Mutex<HashMap<String, watch::Sender<u64>>>,
     /// Wakes an idle worker when a run is queued.
     queued: Notify,
+    /// Wakes what follows runs' endings (tasks moving on).
+    ended: Notify,
 }
 
 impl RunSignals {
@@ -39,6 +41,16 @@ impl RunSignals {
         if let Some(tx) = self.lock().get(run_id) {
             tx.send_modify(|n| *n = n.wrapping_add(1));
         }
+    }
+
+    /// A run ended on this server.
+    pub fn ended(&self, run_id: &str) {
+        self.progressed(run_id);
+        self.ended.notify_one();
+    }
+
+    pub async fn wait_ended(&self) {
+        self.ended.notified().await;
     }
 
     pub fn queued(&self) {

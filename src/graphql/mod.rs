@@ -3,9 +3,11 @@
 
 mod activity_event;
 mod credits;
+mod export;
 mod member;
 pub mod node;
 mod run;
+mod task;
 mod workroom;
 mod workspace;
 
@@ -14,7 +16,8 @@ use async_graphql::{MergedObject, SDLExportOptions, Schema};
 use crate::live::LiveSubscription;
 use crate::state::AppState;
 use crate::{
-    accounts, agents, invitations, keys, provider_keys, roles, runs, workrooms, workspaces,
+    accounts, agents, exports, invitations, keys, provider_keys, roles, runs, tasks, workrooms,
+    workspaces,
 };
 
 /// The entry points for reading. Every field needs a signed-in caller
@@ -30,6 +33,7 @@ pub struct Query(
     node::NodeQuery,
     keys::KeyQuery,
     runs::RunQuery,
+    tasks::TaskQuery,
 );
 
 /// The entry points for writing. Each mutation runs in one transaction; a
@@ -50,6 +54,8 @@ pub struct Mutation(
     runs::RunMutation,
     credits::CreditMutation,
     provider_keys::ProviderKeyMutation,
+    tasks::TaskMutation,
+    exports::ExportMutation,
     workroom::WorkroomArchiveMutation,
 );
 

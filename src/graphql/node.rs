@@ -61,6 +61,7 @@ fn hidden_is_none(found: AppResult<Option<Node>>) -> AppResult<Option<Node>> {
         Err(
             AppError::NotFound(_)
             | AppError::Forbidden(_)
+            | AppError::ForbiddenBecause(_)
             | AppError::Unauthenticated(_)
             | AppError::WorkspaceDeleted,
         ) => Ok(None),

@@ -10,7 +10,9 @@ use crate::context::ContextExt;
 use crate::error::AppResult;
 use crate::graphql::activity_event::Actor;
 use crate::runs::{AgentRun, RunEvent, service};
+use crate::tasks::{ApprovalRequest, Task, approvals};
 use crate::workrooms::{Workroom, service as rooms};
+use sea_orm::EntityTrait;
 
 /// Where a run stands.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -114,6 +116,31 @@ impl AgentRun {
     /// When it ended.
     async fn finished_at(&self) -> Option<DateTime<Utc>> {
         self.model.finished_at
+    }
+
+    /// The task it belongs to.
+    async fn task(&self, ctx: &Context<'_>) -> AppResult<Option<Task>> {
+        let Some(id) = &self.model.task_id else {
+            return Ok(None);
+        };
+        Ok(entity::task::Entity::find_by_id(id)
+            .one(ctx.db())
+            .await?
+            .map(|model| Task {
+                model,
+                viewer: self.viewer.clone(),
+            }))
+    }
+
+    /// The latest approval asked for this run's output (`requestApproval`,
+    /// or its task's APPROVAL step).
+    async fn approval(&self, ctx: &Context<'_>) -> AppResult<Option<ApprovalRequest>> {
+        Ok(approvals::for_run(ctx.db(), &self.model.id)
+            .await?
+            .map(|model| ApprovalRequest {
+                model,
+                viewer: self.viewer.clone(),
+            }))
     }
 
     /// Its events after `afterSeq` (from the first when absent), in order;

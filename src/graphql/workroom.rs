@@ -4,12 +4,14 @@ use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use entity::user;
 
-use crate::access::{Capability, Require, requires};
+use crate::access::{Capability, Require, Role, requires};
 use crate::activity::{self, ActivityConnection, ActivityFilter};
 use crate::auth::User;
 use crate::context::{ContextExt, page_size};
 use crate::error::AppResult;
+use crate::exports::{self, Export};
 use crate::runs::{self, AgentRun};
+use crate::tasks::{self, ApprovalPolicy, Task};
 use crate::workrooms::Workroom;
 use crate::workspaces::Workspace;
 
@@ -52,6 +54,22 @@ impl Workroom {
     /// When it was archived: hidden from lists and read-only until restored.
     async fn archived_at(&self) -> Option<DateTime<Utc>> {
         self.model.archived_at
+    }
+
+    /// Its tasks, oldest first.
+    async fn tasks(&self, ctx: &Context<'_>) -> AppResult<Vec<Task>> {
+        tasks::service::list(ctx.db(), &self.viewer, &self.model.id).await
+    }
+
+    /// What must approve before any export of this workroom; null: exports
+    /// need no approval.
+    async fn approval_policy(&self, ctx: &Context<'_>) -> AppResult<Option<ApprovalPolicy>> {
+        tasks::approvals::policy(ctx.db(), &self.model.id).await
+    }
+
+    /// Its exports, newest first.
+    async fn exports(&self, ctx: &Context<'_>) -> AppResult<Vec<Export>> {
+        exports::service::list(ctx.db(), &self.viewer, &self.model.id).await
     }
 
     /// Its agent runs, newest first; `first` 0 to 100, 20 when absent.
@@ -111,6 +129,27 @@ impl WorkroomArchiveMutation {
         #[graphql(desc = "The workroom's id.")] id: ID,
     ) -> AppResult<Workroom> {
         runs::archive::archive(ctx.state(), &ctx.caller().await?, &id).await
+    }
+
+    /// Sets what must approve before any export of the workroom:
+    /// `requiredApprovals` (1 to 20) members at `eligibleRole` (MEMBER,
+    /// ADMIN or OWNER) or above. Admins and the owner set it.
+    #[graphql(directive = requires::apply(Capability::SetApprovalPolicy))]
+    async fn set_approval_policy(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The workroom's id.")] workroom_id: ID,
+        #[graphql(desc = "How many approvals, 1 to 20.")] required_approvals: i32,
+        #[graphql(desc = "MEMBER, ADMIN or OWNER.")] eligible_role: Role,
+    ) -> AppResult<Workroom> {
+        tasks::approvals::set_policy(
+            ctx.state(),
+            &ctx.caller().await?,
+            &workroom_id,
+            required_approvals,
+            eligible_role.into(),
+        )
+        .await
     }
 
     /// Opens an archived workroom again.

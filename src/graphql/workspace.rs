@@ -9,6 +9,7 @@ use crate::activity::{self, ActivityConnection, ActivityFilter};
 use crate::agents::{self, Agent};
 use crate::context::{ContextExt, page_size};
 use crate::error::AppResult;
+use crate::exports::{self, ExportProfile};
 use crate::graphql::credits::CreditPool;
 use crate::invitations::{self, Invitation, InvitationStatus};
 use crate::keys::{self, ApiKey};
@@ -210,6 +211,13 @@ impl Workspace {
     )]
     async fn credits(&self) -> Option<CreditPool> {
         Some(CreditPool(self.viewer.clone()))
+    }
+
+    /// How the workspace's deliverables are rendered.
+    async fn export_profile(&self, ctx: &Context<'_>) -> AppResult<Option<ExportProfile>> {
+        Ok(Some(
+            exports::service::profile(ctx.db(), &self.model().id).await?,
+        ))
     }
 
     /// The workspace's own model provider key (its provider and last four

@@ -1,8 +1,9 @@
 //! The HTTP surface: `/graphql` (POST runs operations; GET runs queries, or
 //! serves GraphiQL to a browser), `/graphql/ws`, `/graphiql/…` (its assets), `/healthz`, `/readyz`,
-//! `/metrics`; CORS, request ids, tracing.
+//! `/metrics`, `/exports/{id}` (deliverables); CORS, request ids, tracing.
 
 mod body;
+mod exports;
 mod graphiql;
 pub mod idempotency;
 pub mod operation;
@@ -48,6 +49,7 @@ pub fn router(app: AppState) -> Router {
         .route("/graphql", get(operation::get).post(operation::post))
         .route("/graphql/ws", get(websocket))
         .route(graphiql::ASSETS, get(graphiql::asset))
+        .route("/exports/{id}", get(exports::download))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))

@@ -83,7 +83,7 @@ async fn set_archived(
     .await?;
     txn.commit().await?;
     for run_id in &ended {
-        state.hub.runs().progressed(run_id);
+        state.hub.runs().ended(run_id);
     }
     state.hub.poke();
     Ok(Workroom { model, viewer })

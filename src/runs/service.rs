@@ -149,11 +149,46 @@ pub async fn start(
         .await
         .map_err(workrooms::service::as_workroom_not_found)?;
     workrooms::service::ensure_visible(&viewer, workroom_id)?;
-    viewer.require_in_workroom(Capability::StartRun, workroom_id)?;
-    workrooms::service::ensure_open(&room)?;
-    let agent = match agent_id {
+    let model = start_in(
+        &txn,
+        &viewer,
+        &room,
+        NewRun {
+            agent_id,
+            input: text,
+            max_credits,
+            task_id,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    state.hub.runs().queued();
+    Ok(AgentRun { model, viewer })
+}
+
+/// A run about to be queued.
+pub struct NewRun<'a> {
+    pub agent_id: Option<&'a str>,
+    /// Checked already.
+    pub input: String,
+    pub max_credits: i64,
+    pub task_id: Option<&'a str>,
+}
+
+/// Queues a run in `txn`, which holds the workspace lock for `viewer`:
+/// checks the caller may start it, reserves its credits and records it.
+/// The caller commits, then wakes the workers (`hub.runs().queued()`).
+pub async fn start_in(
+    txn: &impl ConnectionTrait,
+    viewer: &Membership,
+    room: &entity::workroom::Model,
+    run: NewRun<'_>,
+) -> AppResult<agent_run::Model> {
+    viewer.require_in_workroom(Capability::StartRun, &room.id)?;
+    workrooms::service::ensure_open(room)?;
+    let agent = match run.agent_id {
         Some(id) => {
-            let agent = agents::service::find(&txn, &viewer, id).await?;
+            let agent = agents::service::find(txn, viewer, id).await?;
             if agent.archived_at.is_some() {
                 return Err(AppError::Conflict(
                     "this agent is archived; archived agents start no runs".into(),
@@ -163,11 +198,12 @@ pub async fn start(
         }
         None => None,
     };
-    if task_id.is_some() {
-        return Err(AppError::NotFound("task"));
+    if let Some(task_id) = run.task_id {
+        open_task_of(txn, &room.id, task_id).await?;
     }
-    ensure_within_member_limit(&txn, &viewer, max_credits).await?;
-    let spender = Spender::of(&viewer);
+    let max_credits = run.max_credits;
+    ensure_within_member_limit(txn, viewer, max_credits).await?;
+    let spender = Spender::of(viewer);
     let now = Utc::now();
     let model = agent_run::ActiveModel {
         id: Set(new_id()),
@@ -175,12 +211,12 @@ pub async fn start(
         workroom_id: Set(room.id.clone()),
         agent_id: Set(agent.as_ref().map(|a| a.id.clone())),
         agent_version: Set(agent.as_ref().map(|a| a.version)),
-        task_id: Set(None),
+        task_id: Set(run.task_id.map(str::to_owned)),
         actor_kind: Set(spender.kind.clone()),
         started_by: Set(spender.user_id.clone()),
         api_key_id: Set(spender.api_key_id.clone()),
         status: Set(RunStatus::Queued),
-        input: Set(text),
+        input: Set(run.input),
         output: Set(String::new()),
         error: Set(None),
         credits_reserved: Set(max_credits),
@@ -192,34 +228,79 @@ pub async fn start(
         started_at: Set(None),
         finished_at: Set(None),
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
     append_event(
-        &txn,
+        txn,
         &model.id,
         1,
         "run.queued",
         Some(json!({ "maxCredits": max_credits })),
     )
     .await?;
-    credits::reserve(&txn, &room.workspace_id, max_credits, &model.id, &spender).await?;
+    credits::reserve(txn, &room.workspace_id, max_credits, &model.id, &spender).await?;
     let mut changes = Changes::default().created("maxCredits", max_credits);
     if let Some(agent) = &agent {
         changes = changes
             .created("agentId", agent.id.clone())
             .created("agentVersion", agent.version);
     }
+    if let Some(task_id) = run.task_id {
+        changes = changes.created("taskId", task_id);
+        supersede_pending(txn, task_id).await?;
+    }
     activity::service::record(
-        &txn,
-        NewEvent::by(&viewer, Action::RunStarted, &model.id)
+        txn,
+        NewEvent::by(viewer, Action::RunStarted, &model.id)
             .in_workroom(&room.id)
             .with(changes),
     )
     .await?;
-    notify(&txn, QUEUE_CHANNEL, &model.id).await?;
-    txn.commit().await?;
-    state.hub.runs().queued();
-    Ok(AgentRun { model, viewer })
+    notify(txn, QUEUE_CHANNEL, &model.id).await?;
+    Ok(model)
+}
+
+/// A task of the workroom that has not ended; NOT_FOUND or CONFLICT.
+async fn open_task_of(
+    db: &impl ConnectionTrait,
+    workroom_id: &str,
+    task_id: &str,
+) -> AppResult<entity::task::Model> {
+    use entity::enums::TaskStatus;
+    let task = entity::task::Entity::find_by_id(task_id)
+        .filter(entity::task::Column::WorkroomId.eq(workroom_id))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("task"))?;
+    if matches!(
+        task.status,
+        TaskStatus::Done | TaskStatus::Rejected | TaskStatus::Cancelled
+    ) {
+        return Err(AppError::Conflict(
+            "this task has ended; it takes no more runs".into(),
+        ));
+    }
+    Ok(task)
+}
+
+/// A new run of a task changes what its pending approvals would approve:
+/// they are SUPERSEDED.
+async fn supersede_pending(db: &impl ConnectionTrait, task_id: &str) -> AppResult<()> {
+    use entity::approval_request as request;
+    use entity::enums::ApprovalState;
+    use sea_orm::ActiveEnum;
+    use sea_orm::sea_query::Expr;
+    request::Entity::update_many()
+        .col_expr(
+            request::Column::State,
+            Expr::value(ApprovalState::Superseded.to_value()),
+        )
+        .col_expr(request::Column::DecidedAt, Expr::value(Utc::now()))
+        .filter(request::Column::TaskId.eq(task_id))
+        .filter(request::Column::State.eq(ApprovalState::Pending))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// A member's own monthly limit refuses a run whose reservation would pass
@@ -270,7 +351,7 @@ pub async fn cancel(state: &AppState, caller: &Principal, id: &str) -> AppResult
     }
     let ended = finish::end(&txn, id, Ending::Cancelled, Ender::Member(&viewer)).await?;
     txn.commit().await?;
-    state.hub.runs().progressed(id);
+    state.hub.runs().ended(id);
     state.hub.poke();
     let model = match ended {
         Some(model) => model,
@@ -305,4 +386,18 @@ pub async fn cancel_in_workroom(
         }
     }
     Ok(ended)
+}
+
+/// Cancels one run in the caller's transaction (its task is being
+/// cancelled); true when it had not ended.
+pub async fn cancel_in(
+    txn: &impl ConnectionTrait,
+    viewer: &Membership,
+    run_id: &str,
+) -> AppResult<bool> {
+    Ok(
+        finish::end(txn, run_id, Ending::Cancelled, Ender::Member(viewer))
+            .await?
+            .is_some(),
+    )
 }

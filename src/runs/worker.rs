@@ -258,7 +258,7 @@ async fn end(state: &AppState, me: &str, run: &agent_run::Model, ending: Ending)
     let ended = finish::end(&txn, &run.id, ending, Ender::Worker { lease_owner: me }).await?;
     txn.commit().await?;
     if ended.is_some() {
-        state.hub.runs().progressed(&run.id);
+        state.hub.runs().ended(&run.id);
         state.hub.poke();
     }
     Ok(())
@@ -292,7 +292,7 @@ pub async fn sweep_once(state: &AppState) -> AppResult<usize> {
         txn.commit().await?;
         if ended.is_some() {
             failed += 1;
-            state.hub.runs().progressed(&run.id);
+            state.hub.runs().ended(&run.id);
             state.hub.poke();
         }
     }

@@ -35,6 +35,7 @@ mod schema_file;
 mod scopes;
 mod startup;
 mod statements;
+mod tasks;
 mod telemetry;
 mod tenancy;
 mod tokens;

@@ -40,6 +40,16 @@ enum Prep {
     FreshWorkroom,
     /// `$room`: a new workroom the owner made, archived.
     ArchivedWorkroom,
+    /// `$task`: a new task (no steps) the owner made.
+    FreshTask,
+    /// `$step`: the WAITING manual step of a task the owner started.
+    ManualStep,
+    /// `$run`: a SUCCEEDED run of the owner's in `$wr`.
+    SucceededRun,
+    /// `$room` with an approval policy, and `$run`: a SUCCEEDED run in it.
+    PolicyRun,
+    /// Like `PolicyRun`, and `$req`: a pending request for the run.
+    PendingApproval,
 }
 
 /// One guarded operation: the capability it is guarded by (as named in the
@@ -447,6 +457,81 @@ fn rows() -> Vec<Row> {
             "mutation($ws: ID!) { clearProviderKey(workspaceId: $ws) }",
             ADMINS,
         ),
+        row(
+            "tasks.manage",
+            "create a task",
+            "mutation($wr: ID!) { createTask(input: {workroomId: $wr, title: \"Brief\"}) { id } }",
+            [OK, OK, OK, FORBIDDEN, NOT_FOUND],
+        ),
+        prepped(
+            "tasks.manage",
+            "update a task",
+            "mutation($task: ID!) { updateTask(input: {id: $task, title: \"Renamed\"}) { title } }",
+            Prep::FreshTask,
+            [OK, OK, OK, FORBIDDEN, NOT_FOUND],
+        ),
+        prepped(
+            "tasks.manage",
+            "start a task",
+            "mutation($task: ID!) { startTask(id: $task) { status } }",
+            Prep::FreshTask,
+            [OK, OK, OK, FORBIDDEN, NOT_FOUND],
+        ),
+        prepped(
+            "tasks.manage",
+            "complete a manual step",
+            "mutation($step: ID!) { completeStep(stepId: $step) { status } }",
+            Prep::ManualStep,
+            [OK, OK, OK, FORBIDDEN, NOT_FOUND],
+        ),
+        prepped(
+            "tasks.manage",
+            "cancel a task",
+            "mutation($task: ID!) { cancelTask(id: $task) { status } }",
+            Prep::FreshTask,
+            [OK, OK, OK, FORBIDDEN, NOT_FOUND],
+        ),
+        prepped(
+            "workroom.read",
+            "read a task",
+            "query($task: ID!) { task(id: $task) { title steps { id } } }",
+            Prep::FreshTask,
+            EVERYONE,
+        ),
+        prepped(
+            "approval.request",
+            "ask for approval of a run",
+            "mutation($run: ID!) { requestApproval(runId: $run) { state } }",
+            Prep::PolicyRun,
+            [OK, OK, OK, FORBIDDEN, NOT_FOUND],
+        ),
+        prepped(
+            "approval.decide",
+            "reject a request",
+            "mutation($req: ID!) { decideApproval(requestId: $req, decision: REJECT) { state } }",
+            Prep::PendingApproval,
+            [OK, OK, OK, FORBIDDEN, NOT_FOUND],
+        ),
+        prepped(
+            "approval.set_policy",
+            "set a workroom's approval policy",
+            "mutation($room: ID!) { setApprovalPolicy(workroomId: $room, requiredApprovals: 2, eligibleRole: ADMIN) { id } }",
+            Prep::FreshWorkroom,
+            ADMINS,
+        ),
+        prepped(
+            "export.request",
+            "export a run",
+            "mutation($wr: ID!, $run: ID!) { requestExport(input: {workroomId: $wr, runId: $run}) { downloadUrl } }",
+            Prep::SucceededRun,
+            [OK, OK, OK, FORBIDDEN, NOT_FOUND],
+        ),
+        row(
+            "export_profile.update",
+            "change the export profile",
+            "mutation($ws: ID!) { updateExportProfile(workspaceId: $ws, input: {format: HTML}) { format } }",
+            ADMINS,
+        ),
         prepped(
             "workroom.archive",
             "archive the owner's workroom",
@@ -571,6 +656,77 @@ async fn prepare(app: &TestApp, team: &Team, prep: Prep, vars: &mut Value) {
                     )
                     .await;
                 vars["run"] = data["startRun"]["id"].clone();
+            }
+        }
+        Prep::FreshTask | Prep::ManualStep => {
+            let steps = if prep == Prep::ManualStep {
+                json!([{ "kind": "MANUAL", "title": "Check" }])
+            } else {
+                json!([])
+            };
+            let data = app
+                .data(
+                    Some(&team.owner.token),
+                    "mutation($wr: ID!, $steps: [TaskStepInput!]) { createTask(input: {workroomId: $wr, title: \"Matrix\", steps: $steps}) { id steps { id } } }",
+                    json!({ "wr": vars["wr"], "steps": steps }),
+                )
+                .await;
+            vars["task"] = data["createTask"]["id"].clone();
+            if prep == Prep::ManualStep {
+                vars["step"] = data["createTask"]["steps"][0]["id"].clone();
+                app.data(
+                    Some(&team.owner.token),
+                    "mutation($task: ID!) { startTask(id: $task) { id } }",
+                    json!({ "task": vars["task"] }),
+                )
+                .await;
+            }
+        }
+        Prep::SucceededRun | Prep::PolicyRun | Prep::PendingApproval => {
+            let room = if prep == Prep::SucceededRun {
+                vars["wr"].clone()
+            } else {
+                let data = app
+                    .create_workroom(&team.owner, &team.workspace, "Matrix approvals")
+                    .await;
+                let room = data["data"]["createWorkroom"]["id"].clone();
+                app.data(
+                    Some(&team.owner.token),
+                    "mutation($room: ID!) { setApprovalPolicy(workroomId: $room, requiredApprovals: 1, eligibleRole: MEMBER) { id } }",
+                    json!({ "room": room }),
+                )
+                .await;
+                vars["room"] = room.clone();
+                room
+            };
+            app.data(
+                Some(&team.owner.token),
+                "mutation($ws: ID!) { grantCredits(workspaceId: $ws, amount: 5) { id } }",
+                json!({ "ws": team.workspace }),
+            )
+            .await;
+            let data = app
+                .data(
+                    Some(&team.owner.token),
+                    "mutation($wr: ID!) { startRun(input: {workroomId: $wr, input: \"Matrix\", maxCredits: 5}) { id } }",
+                    json!({ "wr": room }),
+                )
+                .await;
+            let run = data["startRun"]["id"].as_str().unwrap().to_owned();
+            app.query_strings(&format!(
+                "UPDATE agent_runs SET status = 'SUCCEEDED', output = 'Matrix output', finished_at = created_at WHERE id = '{run}'"
+            ))
+            .await;
+            vars["run"] = json!(run);
+            if prep == Prep::PendingApproval {
+                let data = app
+                    .data(
+                        Some(&team.owner.token),
+                        "mutation($run: ID!) { requestApproval(runId: $run) { id } }",
+                        json!({ "run": run }),
+                    )
+                    .await;
+                vars["req"] = data["requestApproval"]["id"].clone();
             }
         }
         Prep::FreshWorkroom | Prep::ArchivedWorkroom => {

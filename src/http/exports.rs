@@ -1,0 +1,83 @@
+//! `GET /exports/{id}`: an export's rendered file, to callers who may see
+//! its workroom, with the same `Authorization` as the API. Each download
+//! is counted and audited. HTML is served as an attachment under a policy
+//! that runs nothing, so a deliverable never acts on this origin.
+
+use axum::extract::{Path, State};
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::{HttpState, refuse};
+use crate::access::Principal;
+use crate::auth::Identity;
+use crate::error::AppError;
+use crate::exports::{render, service};
+
+fn status_of(err: &AppError) -> StatusCode {
+    match err {
+        AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+        AppError::NotFound(_) => StatusCode::NOT_FOUND,
+        AppError::Forbidden(_) | AppError::ForbiddenBecause(_) | AppError::WorkspaceDeleted => {
+            StatusCode::FORBIDDEN
+        }
+        AppError::BadUserInput { .. } => StatusCode::BAD_REQUEST,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+fn refusal(err: AppError) -> Response {
+    if let AppError::Internal(cause) = &err {
+        tracing::error!(error = ?cause, "internal error");
+    }
+    refuse(status_of(&err), err.code(), &err.to_string())
+}
+
+async fn caller(state: &HttpState, headers: &HeaderMap) -> Result<Principal, AppError> {
+    let identity = Identity::from_headers(headers, &state.app.keys)?;
+    if let Some(principal) = identity.principal {
+        return Ok(principal);
+    }
+    match identity.key_secret {
+        Some(secret) => crate::auth::api_key::verify(&state.app.db, &state.app.key_usage, &secret)
+            .await
+            .map(Principal::Key),
+        None => Err(AppError::Unauthenticated("sign in first")),
+    }
+}
+
+pub async fn download(
+    State(state): State<HttpState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let principal = match caller(&state, &headers).await {
+        Ok(principal) => principal,
+        Err(err) => return refusal(err),
+    };
+    let export = match service::download(&state.app, &principal, &id).await {
+        Ok(export) => export,
+        Err(err) => return refusal(err),
+    };
+    let (media, extension) = render::media(export.format);
+    let disposition = format!("attachment; filename=\"export-{}.{extension}\"", export.id);
+    let mut response = export.content.into_response();
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(media));
+    if let Ok(value) = HeaderValue::from_str(&disposition) {
+        headers.insert(CONTENT_DISPOSITION, value);
+    }
+    headers.insert(
+        "content-security-policy",
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; sandbox"),
+    );
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        "cache-control",
+        HeaderValue::from_static("private, no-store"),
+    );
+    response
+}
