@@ -474,3 +474,45 @@ async fn a_run_of_a_killed_server_fails_and_releases_its_reservation() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn workroom_subscribers_hear_of_runs_starting_and_ending() {
+    each_backend(async |app| {
+        let (team, room) = funded(&app, 100).await;
+        let mut room_ws = WsClient::subscribed(
+            &app,
+            &team.viewer.token,
+            "r",
+            "subscription($wr: ID!) { workroomEvents(workroomId: $wr) { kind } }",
+            json!({ "wr": room }),
+        )
+        .await;
+        // Subscribed before the run starts: wait for the presence event.
+        let mut kinds = Vec::new();
+        let run = app
+            .data(
+                Some(&team.member.token),
+                START,
+                json!({ "wr": room, "input": "hello there", "max": 20 }),
+            )
+            .await["startRun"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        wait_for_status(&app, &team.member.token, &run, &["SUCCEEDED"]).await;
+        while !kinds.contains(&"run.succeeded".to_owned()) {
+            match room_ws.next("r", Duration::from_secs(10)).await {
+                Got::Next(payload) => kinds.push(
+                    payload["data"]["workroomEvents"]["kind"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                ),
+                other => panic!("workroomEvents ended with {other:?} after {kinds:?}"),
+            }
+        }
+        let runs: Vec<&String> = kinds.iter().filter(|k| k.starts_with("run.")).collect();
+        assert_eq!(runs, ["run.started", "run.succeeded"], "{kinds:?}");
+    })
+    .await;
+}
