@@ -222,14 +222,14 @@ impl LiveSubscription {
         #[graphql(desc = "Replay events after this seq; from the first when absent.")]
         after_seq: Option<i32>,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<RunEvent>> + use<>> {
-        ctx.caller().await?;
+        let principal = ctx.caller().await?;
         let after_seq = after_seq.unwrap_or(0);
         if after_seq < 0 {
             return Err(AppError::bad_input("afterSeq", "afterSeq must not be negative").into());
         }
         let run = runs::service::find_visible(ctx, &run_id).await?;
         Ok(
-            runs::watch::events_after(ctx.state(), &run.model, after_seq)
+            runs::watch::events_after(ctx.state(), principal, &run.model, after_seq)
                 .map(|event| event.map_err(async_graphql::Error::from)),
         )
     }

@@ -4,7 +4,7 @@
 //! written before the watch began, while it caught up, or live.
 
 use std::collections::VecDeque;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use entity::{agent_run, run_event};
 use futures_util::Stream;
@@ -13,6 +13,7 @@ use tokio::sync::watch;
 
 use super::RunEvent;
 use super::service::events;
+use crate::access::{Capability, Principal};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -27,6 +28,12 @@ fn is_terminal(kind: &str) -> bool {
 
 struct Watcher {
     db: DatabaseConnection,
+    /// Who watches: its access to the workroom is read again at most once
+    /// per `RECHECK`, and the watch ends (NOT_FOUND) once it is gone.
+    principal: Principal,
+    workspace_id: String,
+    workroom_id: String,
+    checked: Instant,
     run_id: String,
     last: i32,
     woken: watch::Receiver<u64>,
@@ -37,6 +44,14 @@ struct Watcher {
 impl Watcher {
     async fn next(&mut self) -> Option<AppResult<RunEvent>> {
         loop {
+            if self.checked.elapsed() >= RECHECK {
+                self.checked = Instant::now();
+                if let Err(err) = self.still_visible().await {
+                    self.done = true;
+                    self.ready.clear();
+                    return Some(Err(err));
+                }
+            }
             if let Some(event) = self.ready.pop_front() {
                 self.done = is_terminal(&event.kind);
                 return Some(Ok(event.into()));
@@ -70,6 +85,15 @@ impl Watcher {
         }
     }
 
+    async fn still_visible(&self) -> AppResult<()> {
+        let viewer = crate::access::load::visible(&self.db, &self.workspace_id, &self.principal)
+            .await
+            .map_err(|_| AppError::NotFound("run"))?;
+        viewer
+            .require_in_workroom(Capability::ReadWorkroom, &self.workroom_id)
+            .map_err(|_| AppError::NotFound("run"))
+    }
+
     /// Whether the run ended at or before the last event seen (a watch
     /// that began after the terminal event).
     async fn ended_before(&self) -> AppResult<bool> {
@@ -84,11 +108,16 @@ impl Watcher {
 /// The events of `run` after `after_seq`, then live until the terminal one.
 pub fn events_after(
     state: &AppState,
+    principal: Principal,
     run: &agent_run::Model,
     after_seq: i32,
 ) -> impl Stream<Item = AppResult<RunEvent>> + use<> {
     let watcher = Watcher {
         db: state.db.clone(),
+        principal,
+        workspace_id: run.workspace_id.clone(),
+        workroom_id: run.workroom_id.clone(),
+        checked: Instant::now(),
         woken: state.hub.runs().watch(&run.id),
         run_id: run.id.clone(),
         last: after_seq,

@@ -516,3 +516,35 @@ async fn workroom_subscribers_hear_of_runs_starting_and_ending() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_watcher_who_loses_the_workroom_stops_receiving_the_run() {
+    let slow = |config: &mut atrium::Config| {
+        config.work.builtin_chunk_delay = Duration::from_millis(300);
+    };
+    each_backend_with(slow, async |app| {
+        let (team, room) = funded(&app, 100).await;
+        let run = app
+            .data(Some(&team.owner.token), START, json!({ "wr": room, "input": "one two three four five six seven eight nine ten eleven twelve thirteen fourteen", "max": 50 }))
+            .await["startRun"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let mut ws = WsClient::subscribed(&app, &team.viewer.token, "w", WATCH, json!({ "run": run })).await;
+        ws.event("w").await;
+        let viewer_member = app
+            .data(Some(&team.viewer.token), "query($ws: ID!) { workspace(id: $ws) { viewerMember { id } } }", json!({ "ws": team.workspace }))
+            .await["workspace"]["viewerMember"]["id"]
+            .clone();
+        app.data(Some(&team.owner.token), "mutation($m: ID!) { removeMember(memberId: $m) { id } }", json!({ "m": viewer_member })).await;
+        let ended = loop {
+            match ws.next("w", Duration::from_secs(5)).await {
+                Got::Next(payload) if payload["errors"].is_array() => break payload,
+                Got::Next(_) => continue,
+                other => panic!("expected an error, got {other:?}"),
+            }
+        };
+        assert_eq!(ended["errors"][0]["extensions"]["code"], "NOT_FOUND", "{ended}");
+    })
+    .await;
+}
