@@ -2,7 +2,6 @@
 
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
-use sea_orm::EntityTrait;
 
 use crate::auth::User;
 use crate::context::ContextExt;
@@ -10,7 +9,7 @@ use crate::error::AppResult;
 use crate::exports::{Export, ExportFormat};
 use crate::runs::AgentRun;
 use crate::tasks::Task;
-use crate::workrooms::{Workroom, service as rooms};
+use crate::workrooms::Workroom;
 
 /// A rendered deliverable.
 #[Object]
@@ -22,38 +21,17 @@ impl Export {
 
     /// The workroom it is from.
     async fn workroom(&self, ctx: &Context<'_>) -> AppResult<Workroom> {
-        Ok(Workroom {
-            model: rooms::find(ctx.db(), &self.model.workroom_id).await?,
-            viewer: self.viewer.clone(),
-        })
+        Workroom::by_id(ctx.db(), &self.viewer, &self.model.workroom_id).await
     }
 
     /// The task it is the output of.
     async fn task(&self, ctx: &Context<'_>) -> AppResult<Option<Task>> {
-        let Some(id) = &self.model.task_id else {
-            return Ok(None);
-        };
-        Ok(entity::task::Entity::find_by_id(id)
-            .one(ctx.db())
-            .await?
-            .map(|model| Task {
-                model,
-                viewer: self.viewer.clone(),
-            }))
+        Task::by_id(ctx.db(), &self.viewer, self.model.task_id.as_ref()).await
     }
 
     /// The run whose output it renders.
     async fn run(&self, ctx: &Context<'_>) -> AppResult<Option<AgentRun>> {
-        let Some(id) = &self.model.run_id else {
-            return Ok(None);
-        };
-        Ok(entity::agent_run::Entity::find_by_id(id)
-            .one(ctx.db())
-            .await?
-            .map(|model| AgentRun {
-                model,
-                viewer: self.viewer.clone(),
-            }))
+        AgentRun::by_id(ctx.db(), &self.viewer, self.model.run_id.as_ref()).await
     }
 
     /// MARKDOWN, HTML or TEXT.

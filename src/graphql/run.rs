@@ -11,8 +11,7 @@ use crate::error::AppResult;
 use crate::graphql::activity_event::Actor;
 use crate::runs::{AgentRun, RunEvent, service};
 use crate::tasks::{ApprovalRequest, Task, approvals};
-use crate::workrooms::{Workroom, service as rooms};
-use sea_orm::EntityTrait;
+use crate::workrooms::Workroom;
 
 /// Where a run stands.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -43,10 +42,7 @@ impl AgentRun {
 
     /// The workroom it runs in.
     async fn workroom(&self, ctx: &Context<'_>) -> AppResult<Workroom> {
-        Ok(Workroom {
-            model: rooms::find(ctx.db(), &self.model.workroom_id).await?,
-            viewer: self.viewer.clone(),
-        })
+        Workroom::by_id(ctx.db(), &self.viewer, &self.model.workroom_id).await
     }
 
     /// The agent it ran; null for a bare model call.
@@ -120,16 +116,7 @@ impl AgentRun {
 
     /// The task it belongs to.
     async fn task(&self, ctx: &Context<'_>) -> AppResult<Option<Task>> {
-        let Some(id) = &self.model.task_id else {
-            return Ok(None);
-        };
-        Ok(entity::task::Entity::find_by_id(id)
-            .one(ctx.db())
-            .await?
-            .map(|model| Task {
-                model,
-                viewer: self.viewer.clone(),
-            }))
+        Task::by_id(ctx.db(), &self.viewer, self.model.task_id.as_ref()).await
     }
 
     /// The latest approval asked for this run's output (`requestApproval`,

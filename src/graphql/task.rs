@@ -17,7 +17,7 @@ use crate::tasks::{
     ApprovalDecision, ApprovalRequest, ApprovalState, Decision, StepKind, StepStatus, Task,
     TaskStatus, TaskStep, approvals, service,
 };
-use crate::workrooms::{Workroom, service as rooms};
+use crate::workrooms::Workroom;
 
 async fn person(ctx: &Context<'_>, id: Option<&String>) -> AppResult<Option<User>> {
     let Some(id) = id else { return Ok(None) };
@@ -37,22 +37,6 @@ async fn member(
     ))
 }
 
-/// A run visible to the viewer, by id.
-async fn run(
-    ctx: &Context<'_>,
-    viewer: &crate::access::Membership,
-    id: Option<&String>,
-) -> AppResult<Option<AgentRun>> {
-    let Some(id) = id else { return Ok(None) };
-    Ok(entity::agent_run::Entity::find_by_id(id)
-        .one(ctx.db())
-        .await?
-        .map(|model| AgentRun {
-            model,
-            viewer: viewer.clone(),
-        }))
-}
-
 /// A work item of a workroom, with ordered steps.
 #[Object]
 impl Task {
@@ -63,10 +47,7 @@ impl Task {
 
     /// The workroom it belongs to.
     async fn workroom(&self, ctx: &Context<'_>) -> AppResult<Workroom> {
-        Ok(Workroom {
-            model: rooms::find(ctx.db(), &self.model.workroom_id).await?,
-            viewer: self.viewer.clone(),
-        })
+        Workroom::by_id(ctx.db(), &self.viewer, &self.model.workroom_id).await
     }
 
     /// 1 to 120 characters.
@@ -161,7 +142,7 @@ impl TaskStep {
 
     /// AGENT steps, once started: the step's run.
     async fn run(&self, ctx: &Context<'_>) -> AppResult<Option<AgentRun>> {
-        run(ctx, &self.viewer, self.model.run_id.as_ref()).await
+        AgentRun::by_id(ctx.db(), &self.viewer, self.model.run_id.as_ref()).await
     }
 
     /// APPROVAL steps, once reached: the request.

@@ -25,6 +25,24 @@ pub struct AgentRun {
     pub viewer: Membership,
 }
 
+impl AgentRun {
+    /// The run with this id, as `viewer` holds it; None when there is none.
+    pub async fn by_id(
+        db: &impl sea_orm::ConnectionTrait,
+        viewer: &Membership,
+        id: Option<&String>,
+    ) -> AppResult<Option<Self>> {
+        let Some(id) = id else { return Ok(None) };
+        Ok(<agent_run::Entity as sea_orm::EntityTrait>::find_by_id(id)
+            .one(db)
+            .await?
+            .map(|model| AgentRun {
+                model,
+                viewer: viewer.clone(),
+            }))
+    }
+}
+
 /// One event of a run: `run.queued`, `run.started`, `run.delta` (`data.text`:
 /// the next piece of output), `run.succeeded`, `run.failed`,
 /// `run.cancelled`. Numbered from 1; the terminal event is always the last.

@@ -92,6 +92,24 @@ pub struct Task {
     pub viewer: Membership,
 }
 
+impl Task {
+    /// The task with this id, as `viewer` holds it; None when there is none.
+    pub async fn by_id(
+        db: &impl sea_orm::ConnectionTrait,
+        viewer: &Membership,
+        id: Option<&String>,
+    ) -> AppResult<Option<Self>> {
+        let Some(id) = id else { return Ok(None) };
+        Ok(<task::Entity as sea_orm::EntityTrait>::find_by_id(id)
+            .one(db)
+            .await?
+            .map(|model| Task {
+                model,
+                viewer: viewer.clone(),
+            }))
+    }
+}
+
 /// A step of a task.
 pub struct TaskStep {
     pub model: task_step::Model,

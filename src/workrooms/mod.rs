@@ -15,6 +15,20 @@ pub struct Workroom {
     pub viewer: Membership,
 }
 
+impl Workroom {
+    /// The workroom with this id, as `viewer` holds it.
+    pub async fn by_id(
+        db: &impl sea_orm::ConnectionTrait,
+        viewer: &Membership,
+        id: &str,
+    ) -> AppResult<Self> {
+        Ok(Workroom {
+            model: service::find(db, id).await?,
+            viewer: viewer.clone(),
+        })
+    }
+}
+
 /// A new workroom in a workspace.
 #[derive(InputObject)]
 pub struct CreateWorkroomInput {
