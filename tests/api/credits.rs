@@ -182,3 +182,34 @@ async fn usage_answers_who_is_spending() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_retried_grant_with_the_same_idempotency_key_adds_credits_once() {
+    each_backend(async |app| {
+        let (team, _room) = funded(&app, 0).await;
+        let grant = json!({
+            "query": "mutation($ws: ID!) { grantCredits(workspaceId: $ws, amount: 70, reason: \"invoice 42\") { id balanceAfter } }",
+            "variables": { "ws": team.workspace },
+        });
+        let mut answers = Vec::new();
+        for _ in 0..2 {
+            let response = app
+                .http()
+                .post(app.url("/graphql"))
+                .bearer_auth(&team.owner.token)
+                .header("idempotency-key", "invoice-42")
+                .json(&grant)
+                .send()
+                .await
+                .unwrap();
+            let replayed = response.headers().contains_key("idempotent-replayed");
+            answers.push((replayed, response.json::<serde_json::Value>().await.unwrap()));
+        }
+        assert!(!answers[0].0 && answers[1].0, "the retry is a replay");
+        assert_eq!(answers[0].1, answers[1].1);
+        let pool = app.data(Some(&team.owner.token), POOL, json!({ "ws": team.workspace })).await["workspace"]["credits"].clone();
+        assert_eq!(pool["balance"], 70);
+        assert_eq!(pool["entries"]["nodes"].as_array().unwrap().len(), 1);
+    })
+    .await;
+}
