@@ -168,7 +168,8 @@ impl AgentMutation {
     }
 
     /// Changes an agent; a change of instructions or Style Memory makes a new
-    /// version, and its activity event carries the before and after.
+    /// version, and its activity event carries the before and after. Members
+    /// change the agents they made; admins and the owner any.
     #[graphql(directive = requires::apply(Capability::ManageAgents))]
     async fn update_agent(
         &self,
@@ -180,7 +181,8 @@ impl AgentMutation {
     }
 
     /// Archives an agent: it starts no more runs; runs keep the version
-    /// they used. Archiving an archived agent returns it unchanged.
+    /// they used. Archiving an archived agent returns it unchanged. Members
+    /// archive the agents they made; admins and the owner any.
     #[graphql(directive = requires::apply(Capability::ManageAgents))]
     async fn archive_agent(
         &self,

@@ -9,7 +9,7 @@ use sea_orm::{
 use serde_json::Value;
 
 use super::{Agent, CreateAgentInput, UpdateAgentInput};
-use crate::access::{Capability, Membership, Principal};
+use crate::access::{Capability, Membership, Principal, can_edit_created_by};
 use crate::activity::{self, Action, Changes, NewEvent};
 use crate::context::id_arg;
 use crate::db::begin_write;
@@ -169,6 +169,11 @@ async fn locked_agent(
         })
         .await?;
     viewer.require(Capability::ManageAgents)?;
+    if !can_edit_created_by(&viewer, model.created_by.as_deref()) {
+        return Err(AppError::Forbidden(
+            "only admins change agents made by someone else",
+        ));
+    }
     Ok((viewer, model))
 }
 

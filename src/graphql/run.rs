@@ -4,7 +4,7 @@ use async_graphql::{Context, Enum, ID, Object};
 use chrono::{DateTime, Utc};
 use entity::enums::RunStatus as DbRunStatus;
 
-use crate::access::Redaction;
+use crate::access::{Capability, Redaction};
 use crate::agents::{self, Agent};
 use crate::context::ContextExt;
 use crate::error::AppResult;
@@ -50,6 +50,9 @@ impl AgentRun {
         let Some(id) = &self.model.agent_id else {
             return Ok(None);
         };
+        if !self.viewer.allows(Capability::ReadAgents) {
+            return Ok(None);
+        }
         Ok(agents::service::find(ctx.db(), &self.viewer, id)
             .await
             .ok()

@@ -149,6 +149,8 @@ pub async fn start(
         .await
         .map_err(workrooms::service::as_workroom_not_found)?;
     workrooms::service::ensure_visible(&viewer, workroom_id)?;
+    // Read again under the lock: an archive may have committed meanwhile.
+    let room = workrooms::service::find(&txn, workroom_id).await?;
     let model = start_in(
         &txn,
         &viewer,

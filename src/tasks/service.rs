@@ -167,6 +167,7 @@ pub async fn create(
         .map_err(workrooms::service::as_workroom_not_found)?;
     workrooms::service::ensure_visible(&viewer, workroom_id)?;
     viewer.require_in_workroom(Capability::ManageTasks, workroom_id)?;
+    let room = workrooms::service::find(&txn, workroom_id).await?;
     workrooms::service::ensure_open(&room)?;
     let assignee_id = match input.assignee_id.as_deref() {
         Some(id) => Some(assignee(&txn, &viewer, id).await?.id),

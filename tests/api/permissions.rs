@@ -383,14 +383,14 @@ fn rows() -> Vec<Row> {
             "update an agent",
             "mutation($agent: ID!) { updateAgent(input: {id: $agent, instructions: \"Write more.\"}) { version } }",
             Prep::FreshAgent,
-            [OK, OK, OK, FORBIDDEN, NOT_FOUND],
+            [OK, OK, FORBIDDEN, FORBIDDEN, NOT_FOUND],
         ),
         prepped(
             "agents.manage",
             "archive an agent",
             "mutation($agent: ID!) { archiveAgent(id: $agent) { archivedAt } }",
             Prep::FreshAgent,
-            [OK, OK, OK, FORBIDDEN, NOT_FOUND],
+            [OK, OK, FORBIDDEN, FORBIDDEN, NOT_FOUND],
         ),
         prepped(
             "run.start",
