@@ -35,6 +35,12 @@ pub struct WorkArgs {
     /// Longest run input, in characters.
     #[arg(long, env = "RUN_INPUT_MAX_CHARS", default_value_t = 20_000)]
     pub run_input_max_chars: usize,
+    /// The longest a run may stream before it fails, in seconds.
+    #[arg(long, env = "RUN_MAX_SECS", default_value_t = 600)]
+    pub run_max_secs: u64,
+    /// The longest reply a run may produce before it fails.
+    #[arg(long, env = "RUN_OUTPUT_MAX_CHARS", default_value_t = 200_000)]
+    pub run_output_max_chars: usize,
     /// `builtin` (offline) or `openai` (an OpenAI-compatible API).
     #[arg(long, env = "LLM_PROVIDER", value_enum, default_value_t = ProviderKind::Builtin)]
     pub llm_provider: ProviderKind,
@@ -78,6 +84,8 @@ pub struct WorkConfig {
     pub run_default_max_credits: i64,
     pub run_max_credits_limit: i64,
     pub run_input_max_chars: usize,
+    pub run_max: Duration,
+    pub run_output_max_chars: usize,
     pub provider: ProviderKind,
     pub builtin_chunk_delay: Duration,
     pub builtin_credits_per_chunk: i64,
@@ -98,6 +106,8 @@ impl Default for WorkConfig {
             run_default_max_credits: 100,
             run_max_credits_limit: 1_000_000,
             run_input_max_chars: 20_000,
+            run_max: Duration::from_secs(600),
+            run_output_max_chars: 200_000,
             provider: ProviderKind::Builtin,
             builtin_chunk_delay: Duration::from_millis(20),
             builtin_credits_per_chunk: 1,
@@ -114,6 +124,9 @@ impl Default for WorkConfig {
 
 impl WorkConfig {
     pub fn from_args(args: WorkArgs) -> anyhow::Result<Self> {
+        if args.run_max_secs == 0 || args.run_output_max_chars == 0 {
+            bail!("RUN_MAX_SECS and RUN_OUTPUT_MAX_CHARS must be at least 1");
+        }
         if args.run_lease_secs == 0 {
             bail!("RUN_LEASE_SECS must be at least 1");
         }
@@ -146,6 +159,8 @@ impl WorkConfig {
             run_default_max_credits: args.run_default_max_credits,
             run_max_credits_limit: args.run_max_credits_limit,
             run_input_max_chars: args.run_input_max_chars,
+            run_max: Duration::from_secs(args.run_max_secs),
+            run_output_max_chars: args.run_output_max_chars,
             provider: args.llm_provider,
             builtin_chunk_delay: Duration::from_millis(args.builtin_llm_chunk_delay_ms),
             builtin_credits_per_chunk: args.builtin_llm_credits_per_chunk,

@@ -181,6 +181,12 @@ fn async_stream(
                                     None => {}
                                 }
                             }
+                            if buffer.len() > MAX_LINE_BYTES {
+                                return Some((
+                                    Err(fail("the model provider sent a line longer than 1 MiB")),
+                                    State::Done,
+                                ));
+                            }
                             state = State::Reading {
                                 body,
                                 buffer,
@@ -193,6 +199,10 @@ fn async_stream(
         }
     })
 }
+
+/// The longest stream line kept while waiting for its end: a provider that
+/// never sends a newline cannot grow the buffer without bound.
+const MAX_LINE_BYTES: usize = 1 << 20;
 
 #[cfg(test)]
 mod tests {

@@ -373,8 +373,27 @@ pub async fn cancel_in_workroom(
     viewer: &Membership,
     workroom_id: &str,
 ) -> AppResult<Vec<String>> {
+    cancel_live(txn, viewer, agent_run::Column::WorkroomId, workroom_id).await
+}
+
+/// Cancels every queued or running run of the workspace (it is being
+/// deleted) in the caller's transaction; returns the runs it ended.
+pub async fn cancel_in_workspace(
+    txn: &impl ConnectionTrait,
+    viewer: &Membership,
+) -> AppResult<Vec<String>> {
+    let id = viewer.workspace.id.clone();
+    cancel_live(txn, viewer, agent_run::Column::WorkspaceId, &id).await
+}
+
+async fn cancel_live(
+    txn: &impl ConnectionTrait,
+    viewer: &Membership,
+    scope: agent_run::Column,
+    scope_id: &str,
+) -> AppResult<Vec<String>> {
     let live = agent_run::Entity::find()
-        .filter(agent_run::Column::WorkroomId.eq(workroom_id))
+        .filter(scope.eq(scope_id))
         .filter(agent_run::Column::Status.is_in([RunStatus::Queued, RunStatus::Running]))
         .all(txn)
         .await?;

@@ -51,9 +51,16 @@ async fn work(state: AppState, me: Arc<str>) {
         match claim(&state, &me).await {
             Ok(Some(run)) => {
                 let id = run.id.clone();
+                let workspace_id = run.workspace_id.clone();
                 if let Err(err) = execute(&state, &me, run).await {
                     tracing::warn!(run = %id, error = %err, "a run stopped on an error");
-                    // The lease lapses and the sweeper fails the run.
+                    // Fail it now; should that fail too, the lease lapses
+                    // and the sweeper fails it.
+                    let ending =
+                        Ending::Failed("the server hit an internal error running it".into());
+                    if let Err(err) = end(&state, &me, &id, &workspace_id, ending).await {
+                        tracing::warn!(run = %id, error = %err, "failing a run failed");
+                    }
                 }
             }
             Ok(None) => {
@@ -164,16 +171,25 @@ async fn execute(state: &AppState, me: &str, run: agent_run::Model) -> AppResult
     let mut used = run.credits_used;
     let mut renew = tokio::time::interval(state.config.work.run_lease / 3);
     renew.tick().await;
-    loop {
+    let deadline = tokio::time::sleep(state.config.work.run_max);
+    tokio::pin!(deadline);
+    let max_chars = state.config.work.run_output_max_chars;
+    let mut chars = output.chars().count();
+    let ending = loop {
         tokio::select! {
             next = chunks.next() => match next {
                 Some(Ok(chunk)) => {
                     if used + chunk.credits > run.credits_reserved {
-                        let error = format!(
+                        break Ending::Failed(format!(
                             "the run spent the {} credits it reserved before its reply was complete",
                             run.credits_reserved
-                        );
-                        return end(state, me, &run, Ending::Failed(error)).await;
+                        ));
+                    }
+                    chars += chunk.text.chars().count();
+                    if chars > max_chars {
+                        break Ending::Failed(format!(
+                            "the reply grew past {max_chars} characters (RUN_OUTPUT_MAX_CHARS)"
+                        ));
                     }
                     output.push_str(&chunk.text);
                     used += chunk.credits;
@@ -181,16 +197,23 @@ async fn execute(state: &AppState, me: &str, run: agent_run::Model) -> AppResult
                         return Ok(());
                     }
                 }
-                Some(Err(err)) => return end(state, me, &run, Ending::Failed(err.0)).await,
-                None => return end(state, me, &run, Ending::Succeeded).await,
+                Some(Err(err)) => break Ending::Failed(err.0),
+                None => break Ending::Succeeded,
             },
             _ = renew.tick() => {
                 if !renew_lease(state, me, &run.id).await? {
                     return Ok(());
                 }
             }
+            () = &mut deadline => {
+                break Ending::Failed(format!(
+                    "the run was still streaming after {} s (RUN_MAX_SECS)",
+                    state.config.work.run_max.as_secs()
+                ));
+            }
         }
-    }
+    };
+    end(state, me, &run.id, &run.workspace_id, ending).await
 }
 
 /// Writes the next piece of output; false when the run is no longer this
@@ -252,13 +275,19 @@ async fn renew_lease(state: &AppState, me: &str, run_id: &str) -> AppResult<bool
     Ok(renewed.rows_affected == 1)
 }
 
-async fn end(state: &AppState, me: &str, run: &agent_run::Model, ending: Ending) -> AppResult<()> {
+async fn end(
+    state: &AppState,
+    me: &str,
+    run_id: &str,
+    workspace_id: &str,
+    ending: Ending,
+) -> AppResult<()> {
     let txn = begin_write(&state.db).await?;
-    lock_workspace(&txn, &run.workspace_id).await?;
-    let ended = finish::end(&txn, &run.id, ending, Ender::Worker { lease_owner: me }).await?;
+    lock_workspace(&txn, workspace_id).await?;
+    let ended = finish::end(&txn, run_id, ending, Ender::Worker { lease_owner: me }).await?;
     txn.commit().await?;
     if ended.is_some() {
-        state.hub.runs().ended(&run.id);
+        state.hub.runs().ended(run_id);
         state.hub.poke();
     }
     Ok(())

@@ -337,6 +337,7 @@ pub async fn delete(
     row.deleted_at = Set(Some(now));
     row.purge_after = Set(Some(purge_after));
     let workspace = row.update(&txn).await?;
+    let ended = crate::runs::service::cancel_in_workspace(&txn, &viewer).await?;
     record_workspace_event(
         &txn,
         &viewer,
@@ -345,6 +346,9 @@ pub async fn delete(
     )
     .await?;
     txn.commit().await?;
+    for run_id in &ended {
+        state.hub.runs().ended(run_id);
+    }
     Ok(viewer.with_workspace(workspace))
 }
 

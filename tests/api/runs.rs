@@ -548,3 +548,88 @@ async fn a_watcher_who_loses_the_workroom_stops_receiving_the_run() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn deleting_a_workspace_cancels_its_runs_and_releases_their_credits() {
+    let slow = |config: &mut atrium::Config| {
+        config.work.builtin_chunk_delay = Duration::from_secs(5);
+    };
+    each_backend_with(slow, async |app| {
+        let (team, room) = funded(&app, 100).await;
+        let token = Some(team.owner.token.as_str());
+        let mut runs = Vec::new();
+        for _ in 0..2 {
+            let run = app
+                .data(
+                    token,
+                    START,
+                    json!({ "wr": room, "input": "slow", "max": 30 }),
+                )
+                .await;
+            runs.push(run["startRun"]["id"].as_str().unwrap().to_owned());
+        }
+        app.data(
+            token,
+            "mutation($ws: ID!) { deleteWorkspace(id: $ws, confirmName: \"Team Space\") { id } }",
+            json!({ "ws": team.workspace }),
+        )
+        .await;
+        let statuses = app
+            .query_strings(&format!(
+                "SELECT status FROM agent_runs WHERE workspace_id = '{}' ORDER BY id",
+                team.workspace
+            ))
+            .await;
+        assert_eq!(statuses, ["CANCELLED", "CANCELLED"]);
+        let reserved = app
+            .query_strings(&format!(
+                "SELECT CAST(credits_reserved AS TEXT) FROM workspaces WHERE id = '{}'",
+                team.workspace
+            ))
+            .await;
+        assert_eq!(reserved, ["0"]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_run_fails_when_it_streams_too_long_or_replies_too_much() {
+    each_backend_with(
+        |config: &mut atrium::Config| {
+            config.work.builtin_chunk_delay = Duration::from_millis(400);
+            config.work.run_max = Duration::from_secs(1);
+        },
+        async |app| {
+            let (team, room) = funded(&app, 100).await;
+            let token = team.member.token.as_str();
+            let input = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen";
+            let run = app.data(Some(token), START, json!({ "wr": room, "input": input, "max": 100 })).await;
+            let run = run["startRun"]["id"].as_str().unwrap().to_owned();
+            let done = wait_for_status(&app, token, &run, &["FAILED", "SUCCEEDED"]).await;
+            assert_eq!(done["status"], "FAILED", "{done}");
+            assert!(done["error"].as_str().unwrap().contains("RUN_MAX_SECS"), "{done}");
+            let pool = app.data(Some(&team.owner.token), POOL, json!({ "ws": team.workspace })).await["workspace"]["credits"].clone();
+            assert_eq!(pool["reserved"], 0);
+            assert_ledger_sums(&pool);
+        },
+    )
+    .await;
+    each_backend_with(
+        |config: &mut atrium::Config| {
+            config.work.builtin_chunk_delay = Duration::from_millis(1);
+            config.work.run_output_max_chars = 40;
+        },
+        async |app| {
+            let (team, room) = funded(&app, 100).await;
+            let token = team.member.token.as_str();
+            let input = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen";
+            let run = app.data(Some(token), START, json!({ "wr": room, "input": input, "max": 100 })).await;
+            let run = run["startRun"]["id"].as_str().unwrap().to_owned();
+            let done = wait_for_status(&app, token, &run, &["FAILED", "SUCCEEDED"]).await;
+            assert_eq!(done["status"], "FAILED", "{done}");
+            assert!(done["error"].as_str().unwrap().contains("RUN_OUTPUT_MAX_CHARS"), "{done}");
+            assert!(done["output"].as_str().unwrap().chars().count() <= 40, "{done}");
+        },
+    )
+    .await;
+}
