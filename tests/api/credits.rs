@@ -8,7 +8,12 @@ use crate::runs::{POOL, START, assert_ledger_sums, funded, wait_for_status};
 
 #[tokio::test]
 async fn fifty_concurrent_runs_on_a_pool_that_affords_ten() {
-    each_backend(async |app| {
+    // Slow replies, so that no run settles (and hands back what it did not
+    // use) while the fifty requests are still arriving.
+    let slow = |config: &mut atrium::Config| {
+        config.work.builtin_chunk_delay = std::time::Duration::from_secs(2);
+    };
+    each_backend_with(slow, async |app| {
         let (team, room) = funded(&app, 50).await;
         let calls = (0..50).map(|i| {
             let app = &app;
