@@ -33,7 +33,8 @@ impl Seen {
 }
 
 /// Streams the user's message back word by word, as server-sent events;
-/// 401 for the key `bad-key-0000`.
+/// 401 for the key `bad-key-0000`; for the message `endless line`, 2 MiB
+/// without a newline.
 async fn completions(State(seen): State<Seen>, headers: HeaderMap, body: String) -> Response {
     let body: Value = serde_json::from_str(&body).unwrap();
     let auth = headers
@@ -53,6 +54,14 @@ async fn completions(State(seen): State<Seen>, headers: HeaderMap, body: String)
         .as_str()
         .unwrap()
         .to_owned();
+    if user == "endless line" {
+        let pieces = std::iter::repeat_n("x".repeat(64 * 1024), 32);
+        let stream = futures_util::stream::iter(pieces.map(Ok::<_, std::convert::Infallible>));
+        return Response::builder()
+            .header("content-type", "text/event-stream")
+            .body(Body::from_stream(stream))
+            .unwrap();
+    }
     let mut lines = vec![
         ": keep-alive\n\n".to_owned(),
         format!(
@@ -146,6 +155,36 @@ async fn runs_stream_from_an_openai_compatible_server_with_the_workspaces_own_ke
             assert_eq!(response["errors"][0]["extensions"]["field"], field);
         }
         assert_code(&app.gql(Some(&team.member.token), SET_KEY, json!({ "ws": team.workspace, "key": "sk-123456789" })).await, "FORBIDDEN");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_stream_line_past_one_mebibyte_fails_the_run() {
+    let (base_url, _seen) = model_server().await;
+    let configure = |config: &mut atrium::Config| {
+        config.work.provider = atrium::config::ProviderKind::Openai;
+        config.work.llm_base_url = base_url.clone();
+        config.work.llm_api_key = Some(atrium::config::Secret::new("server-key-1111"));
+    };
+    each_backend_with(configure, async |app| {
+        let (team, room) = funded(&app, 100).await;
+        let token = team.member.token.as_str();
+        let run = app
+            .data(
+                Some(token),
+                START,
+                json!({ "wr": room, "input": "endless line" }),
+            )
+            .await;
+        let run = run["startRun"]["id"].as_str().unwrap().to_owned();
+        let done = wait_for_status(&app, token, &run, &["FAILED", "SUCCEEDED"]).await;
+        assert_eq!(done["status"], "FAILED", "{done}");
+        assert_eq!(
+            done["error"],
+            "the model provider sent a line longer than 1 MiB"
+        );
+        assert_eq!(done["creditsUsed"], 0);
     })
     .await;
 }

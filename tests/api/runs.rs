@@ -592,44 +592,47 @@ async fn deleting_a_workspace_cancels_its_runs_and_releases_their_credits() {
     .await;
 }
 
+/// Runs fifteen words on `configure`'d servers and expects each run to
+/// fail, naming the setting that stopped it, with its credits settled;
+/// `check` looks at the failed run.
+async fn fails_naming(
+    configure: impl Fn(&mut atrium::Config),
+    setting: &str,
+    check: impl Fn(&Value),
+) {
+    each_backend_with(configure, async |app| {
+        let (team, room) = funded(&app, 100).await;
+        let token = team.member.token.as_str();
+        let input = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen";
+        let run = app.data(Some(token), START, json!({ "wr": room, "input": input, "max": 100 })).await;
+        let run = run["startRun"]["id"].as_str().unwrap().to_owned();
+        let done = wait_for_status(&app, token, &run, &["FAILED", "SUCCEEDED"]).await;
+        assert_eq!(done["status"], "FAILED", "{done}");
+        assert!(done["error"].as_str().unwrap().contains(setting), "{done}");
+        let pool = app.data(Some(&team.owner.token), POOL, json!({ "ws": team.workspace })).await["workspace"]["credits"].clone();
+        assert_eq!(pool["reserved"], 0);
+        assert_ledger_sums(&pool);
+        check(&done);
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_run_fails_when_it_streams_too_long_or_replies_too_much() {
-    each_backend_with(
-        |config: &mut atrium::Config| {
-            config.work.builtin_chunk_delay = Duration::from_millis(400);
-            config.work.run_max = Duration::from_secs(1);
-        },
-        async |app| {
-            let (team, room) = funded(&app, 100).await;
-            let token = team.member.token.as_str();
-            let input = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen";
-            let run = app.data(Some(token), START, json!({ "wr": room, "input": input, "max": 100 })).await;
-            let run = run["startRun"]["id"].as_str().unwrap().to_owned();
-            let done = wait_for_status(&app, token, &run, &["FAILED", "SUCCEEDED"]).await;
-            assert_eq!(done["status"], "FAILED", "{done}");
-            assert!(done["error"].as_str().unwrap().contains("RUN_MAX_SECS"), "{done}");
-            let pool = app.data(Some(&team.owner.token), POOL, json!({ "ws": team.workspace })).await["workspace"]["credits"].clone();
-            assert_eq!(pool["reserved"], 0);
-            assert_ledger_sums(&pool);
-        },
-    )
-    .await;
-    each_backend_with(
-        |config: &mut atrium::Config| {
-            config.work.builtin_chunk_delay = Duration::from_millis(1);
-            config.work.run_output_max_chars = 40;
-        },
-        async |app| {
-            let (team, room) = funded(&app, 100).await;
-            let token = team.member.token.as_str();
-            let input = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen";
-            let run = app.data(Some(token), START, json!({ "wr": room, "input": input, "max": 100 })).await;
-            let run = run["startRun"]["id"].as_str().unwrap().to_owned();
-            let done = wait_for_status(&app, token, &run, &["FAILED", "SUCCEEDED"]).await;
-            assert_eq!(done["status"], "FAILED", "{done}");
-            assert!(done["error"].as_str().unwrap().contains("RUN_OUTPUT_MAX_CHARS"), "{done}");
-            assert!(done["output"].as_str().unwrap().chars().count() <= 40, "{done}");
-        },
-    )
+    let too_long = |config: &mut atrium::Config| {
+        config.work.builtin_chunk_delay = Duration::from_millis(400);
+        config.work.run_max = Duration::from_secs(1);
+    };
+    fails_naming(too_long, "RUN_MAX_SECS", |_| {}).await;
+    let too_much = |config: &mut atrium::Config| {
+        config.work.builtin_chunk_delay = Duration::from_millis(1);
+        config.work.run_output_max_chars = 40;
+    };
+    fails_naming(too_much, "RUN_OUTPUT_MAX_CHARS", |done| {
+        assert!(
+            done["output"].as_str().unwrap().chars().count() <= 40,
+            "{done}"
+        );
+    })
     .await;
 }
