@@ -9,9 +9,11 @@ use crate::runs::{POOL, START, assert_ledger_sums, funded, wait_for_status};
 #[tokio::test]
 async fn fifty_concurrent_runs_on_a_pool_that_affords_ten() {
     // Slow replies, so that no run settles (and hands back what it did not
-    // use) while the fifty requests are still arriving.
+    // use) while the fifty requests are still arriving; a worker for each
+    // of the ten, so that all of them end in one round.
     let slow = |config: &mut atrium::Config| {
         config.work.builtin_chunk_delay = std::time::Duration::from_secs(2);
+        config.work.run_workers = 10;
     };
     each_backend_with(slow, async |app| {
         let (team, room) = funded(&app, 50).await;

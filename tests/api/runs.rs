@@ -475,6 +475,21 @@ async fn a_run_of_a_killed_server_fails_and_releases_its_reservation() {
     .await;
 }
 
+/// Reads workroomEvents kinds into `kinds` until `wanted` arrives.
+async fn kinds_until(ws: &mut WsClient, kinds: &mut Vec<String>, wanted: &str) {
+    while !kinds.iter().any(|k| k == wanted) {
+        match ws.next("r", Duration::from_secs(10)).await {
+            Got::Next(payload) => kinds.push(
+                payload["data"]["workroomEvents"]["kind"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            ),
+            other => panic!("workroomEvents ended with {other:?} after {kinds:?}"),
+        }
+    }
+}
+
 #[tokio::test]
 async fn workroom_subscribers_hear_of_runs_starting_and_ending() {
     each_backend(async |app| {
@@ -489,6 +504,7 @@ async fn workroom_subscribers_hear_of_runs_starting_and_ending() {
         .await;
         // Subscribed before the run starts: wait for the presence event.
         let mut kinds = Vec::new();
+        kinds_until(&mut room_ws, &mut kinds, "presence.joined").await;
         let run = app
             .data(
                 Some(&team.member.token),
@@ -500,17 +516,7 @@ async fn workroom_subscribers_hear_of_runs_starting_and_ending() {
             .unwrap()
             .to_owned();
         wait_for_status(&app, &team.member.token, &run, &["SUCCEEDED"]).await;
-        while !kinds.contains(&"run.succeeded".to_owned()) {
-            match room_ws.next("r", Duration::from_secs(10)).await {
-                Got::Next(payload) => kinds.push(
-                    payload["data"]["workroomEvents"]["kind"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_owned(),
-                ),
-                other => panic!("workroomEvents ended with {other:?} after {kinds:?}"),
-            }
-        }
+        kinds_until(&mut room_ws, &mut kinds, "run.succeeded").await;
         let runs: Vec<&String> = kinds.iter().filter(|k| k.starts_with("run.")).collect();
         assert_eq!(runs, ["run.started", "run.succeeded"], "{kinds:?}");
     })
