@@ -118,6 +118,8 @@ async fn insert_data_set(db: &sea_orm::DatabaseConnection) {
             purge_after: None,
             admins_manage_billing: false,
             hidden_navigation: None,
+            workspace_type: entity::enums::WorkspaceType::MyBrand,
+            mode: entity::enums::WorkspaceMode::Agentic,
         })
         .collect();
     // Every user holds one of the 2,000 places; the reader takes the first

@@ -57,6 +57,25 @@ pub fn multi_line(field: &'static str, raw: &str, max: usize) -> AppResult<Optio
     bounded(field, value, max)
 }
 
+/// Longest web address.
+pub const WEBSITE_MAX: usize = 2048;
+
+/// An optional web address: `http://` or `https://`, at most 2,048
+/// characters; empty clears it.
+pub fn website(field: &'static str, raw: &str) -> AppResult<Option<String>> {
+    let value = optional(field, raw, WEBSITE_MAX)?;
+    if value
+        .as_deref()
+        .is_some_and(|v| !(v.starts_with("https://") || v.starts_with("http://")))
+    {
+        return Err(AppError::bad_input(
+            field,
+            "a website starts with http:// or https://",
+        ));
+    }
+    Ok(value)
+}
+
 fn bounded(field: &'static str, value: String, max: usize) -> AppResult<Option<String>> {
     if value.chars().count() > max {
         return Err(AppError::bad_input(

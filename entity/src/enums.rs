@@ -177,3 +177,21 @@ pub enum ExportFormat {
     #[sea_orm(string_value = "TEXT")]
     Text,
 }
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum WorkspaceType {
+    #[sea_orm(string_value = "MY_BRAND")]
+    MyBrand,
+    #[sea_orm(string_value = "CLIENT")]
+    Client,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum WorkspaceMode {
+    #[sea_orm(string_value = "AGENTIC")]
+    Agentic,
+    #[sea_orm(string_value = "TRADITIONAL")]
+    Traditional,
+}

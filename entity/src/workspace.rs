@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-use crate::enums::{Plan, Visibility};
+use crate::enums::{Plan, Visibility, WorkspaceMode, WorkspaceType};
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "workspaces")]
@@ -25,6 +25,10 @@ pub struct Model {
     pub admins_manage_billing: bool,
     /// Navigation keys hidden per role: `{"MEMBER": ["analytics"]}`.
     pub hidden_navigation: Option<Json>,
+    /// MY_BRAND or CLIENT; informational.
+    pub workspace_type: WorkspaceType,
+    /// AGENTIC or TRADITIONAL; only the owner changes it.
+    pub mode: WorkspaceMode,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -14,6 +14,8 @@ mod m20261203_000001_member_order;
 mod m20261204_000001_work;
 mod m20261204_000002_provider_keys;
 mod m20261204_000003_tasks;
+mod m20261206_000001_library;
+mod m20261206_000002_brand;
 
 pub struct Migrator;
 
@@ -32,6 +34,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000001_work::Migration),
             Box::new(m20261204_000002_provider_keys::Migration),
             Box::new(m20261204_000003_tasks::Migration),
+            Box::new(m20261206_000001_library::Migration),
+            Box::new(m20261206_000002_brand::Migration),
         ]
     }
 }

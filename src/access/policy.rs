@@ -53,6 +53,10 @@ pub enum Capability {
     RequestExport,
     DownloadExport,
     UpdateExportProfile,
+    SetWorkspaceMode,
+    ReadPrompts,
+    ManagePrompts,
+    ManageBrand,
 }
 
 /// What a capability needs from the caller's membership.
@@ -83,21 +87,20 @@ impl Capability {
             InviteMembers | ManageInvitations | ChangeMemberRole | SetMemberAccess
             | RemoveMember | BanMember | AssignRole => A(Area::Members, Access::Full),
             ReadCredits => A(Area::Billing, Access::View),
-            ReadWorkrooms | ReadAgents => A(Area::Projects, Access::View),
-            ManageAgents => A(Area::Projects, Access::Full),
+            ReadWorkrooms | ReadAgents | ReadPrompts => A(Area::Projects, Access::View),
+            ManageAgents | ManagePrompts => A(Area::Projects, Access::Full),
             StartRun | CancelRun | ArchiveWorkroom | ManageTasks | RequestApproval
             | RequestExport => Requirement::Workroom(Access::Full),
             DecideApproval | DownloadExport => Requirement::Workroom(Access::View),
             SetApprovalPolicy => Requirement::Role(DbRole::Admin),
-            UpdateExportProfile => A(Area::General, Access::Full),
+            UpdateExportProfile | ManageBrand => A(Area::General, Access::Full),
             GrantCredits | SetCreditLimit => A(Area::Billing, Access::Full),
             CreateWorkroom => A(Area::Projects, Access::Full),
             ReadWorkroom => Requirement::Workroom(Access::View),
             UpdateWorkroom => Requirement::Workroom(Access::Full),
             ManageRoles | ReadNavigation | ManageNavigation => Requirement::Role(DbRole::Admin),
-            ManageBillingSetting | TransferOwnership | DeleteWorkspace | RestoreWorkspace => {
-                Requirement::Role(DbRole::Owner)
-            }
+            ManageBillingSetting | TransferOwnership | DeleteWorkspace | RestoreWorkspace
+            | SetWorkspaceMode => Requirement::Role(DbRole::Owner),
         }
     }
 
@@ -151,6 +154,10 @@ impl Capability {
             RequestExport => "export.request",
             DownloadExport => "export.download",
             UpdateExportProfile => "export_profile.update",
+            SetWorkspaceMode => "workspace.set_mode",
+            ReadPrompts => "prompts.read",
+            ManagePrompts => "prompts.manage",
+            ManageBrand => "brand.manage",
         }
     }
 
@@ -160,9 +167,8 @@ impl Capability {
         use Capability::*;
         match self {
             ReadWorkspace | UpdateWorkspace | ReadActivity | ReadNavigation | ManageNavigation
-            | TransferOwnership | DeleteWorkspace | RestoreWorkspace | UpdateExportProfile => {
-                Area::General
-            }
+            | TransferOwnership | DeleteWorkspace | RestoreWorkspace | UpdateExportProfile
+            | SetWorkspaceMode | ManageBrand => Area::General,
             ReadSeats | ReadMembers | ReadInvitations | InviteMembers | ManageInvitations
             | ChangeMemberRole | SetMemberAccess | RemoveMember | BanMember | AssignRole
             | LeaveWorkspace | ReadRoles | ManageRoles => Area::Members,
@@ -172,7 +178,7 @@ impl Capability {
             ReadWorkrooms | CreateWorkroom | ReadWorkroom | UpdateWorkroom | ReadAgents
             | ManageAgents | StartRun | CancelRun | ArchiveWorkroom | ManageTasks
             | RequestApproval | DecideApproval | SetApprovalPolicy | RequestExport
-            | DownloadExport => Area::Projects,
+            | DownloadExport | ReadPrompts | ManagePrompts => Area::Projects,
             ReadApiKeys | ManageApiKeys | ReadProviderKey | ManageProviderKey => Area::Integrations,
         }
     }
@@ -195,12 +201,12 @@ impl Capability {
             | ManageBillingSetting | TransferOwnership | DeleteWorkspace | ManageApiKeys
             | ManageAgents | StartRun | CancelRun | GrantCredits | SetCreditLimit
             | ArchiveWorkroom | ManageProviderKey | ManageTasks | RequestApproval
-            | DecideApproval | SetApprovalPolicy | RequestExport | UpdateExportProfile => true,
+            | DecideApproval | SetApprovalPolicy | RequestExport | UpdateExportProfile
+            | SetWorkspaceMode | ManagePrompts | ManageBrand => true,
             ReadWorkspace | ReadSeats | ReadMembers | ReadInvitations | ReadCredits
             | ReadWorkrooms | ReadWorkroom | ReadActivity | ReadRoles | ReadNavigation
-            | RestoreWorkspace | ReadApiKeys | ReadAgents | ReadProviderKey | DownloadExport => {
-                false
-            }
+            | RestoreWorkspace | ReadApiKeys | ReadAgents | ReadProviderKey | DownloadExport
+            | ReadPrompts => false,
         }
     }
 }

@@ -47,6 +47,7 @@ actions! {
     WorkspaceOwnershipTransferred => "workspace.ownership_transferred", General, "workspace";
     WorkspaceBillingSettingChanged => "workspace.billing_setting_changed", General, "workspace";
     WorkspaceNavigationChanged => "workspace.navigation_changed", General, "workspace";
+    WorkspaceModeChanged => "workspace.mode_changed", General, "workspace";
     MemberInvited => "member.invited", Members, "invitation";
     InvitationResent => "invitation.resent", Members, "invitation";
     InvitationRevoked => "invitation.revoked", Members, "invitation";
@@ -93,6 +94,15 @@ actions! {
     ExportRequested => "export.requested", Projects, "export";
     ExportDownloaded => "export.downloaded", Projects, "export";
     ExportProfileUpdated => "export_profile.updated", General, "workspace";
+    PromptCreated => "prompt.created", Projects, "prompt";
+    PromptUpdated => "prompt.updated", Projects, "prompt";
+    PromptDraftSaved => "prompt.draft_saved", Projects, "prompt";
+    PromptPublished => "prompt.published", Projects, "prompt";
+    PromptArchived => "prompt.archived", Projects, "prompt";
+    CollectionCreated => "collection.created", Projects, "collection";
+    BrandUpdated => "brand.updated", General, "workspace";
+    BrandFactAdded => "brand.fact_added", General, "brand_fact";
+    BrandFactRemoved => "brand.fact_removed", General, "brand_fact";
 }
 
 impl Action {

@@ -147,6 +147,9 @@ pub struct ConfigArgs {
     /// latency histogram; later names count as `other`.
     #[arg(long, env = "METRICS_OPERATION_NAMES", default_value_t = DEFAULT_OPERATION_NAMES)]
     pub metrics_operation_names: usize,
+    /// The longest text `renderPrompt` returns, in bytes.
+    #[arg(long, env = "PROMPT_RENDER_MAX_BYTES", default_value_t = 1 << 20)]
+    pub prompt_render_max_bytes: usize,
     #[command(flatten)]
     pub work: WorkArgs,
 }
@@ -206,6 +209,8 @@ pub struct Config {
     pub rate_limit_per_minute: u32,
     /// Requests per minute per workspace, over its workspace keys.
     pub workspace_rate_limit_per_minute: u32,
+    /// The longest text `renderPrompt` returns, in bytes.
+    pub prompt_render_max_bytes: usize,
     /// Agent runs, their provider, credits and approvals.
     pub work: WorkConfig,
 }
@@ -250,6 +255,7 @@ impl Config {
             metrics_operation_names: DEFAULT_OPERATION_NAMES,
             rate_limit_per_minute: 600,
             workspace_rate_limit_per_minute: 3000,
+            prompt_render_max_bytes: 1 << 20,
             work: WorkConfig::default(),
         }
     }
@@ -313,6 +319,7 @@ impl Config {
         config.rate_limit_per_minute = args.rate_limit_per_minute;
         config.db_max_connections = args.db_max_connections;
         config.workspace_rate_limit_per_minute = args.workspace_rate_limit_per_minute;
+        config.prompt_render_max_bytes = args.prompt_render_max_bytes;
         config.work = WorkConfig::from_args(args.work)?;
         Ok(config)
     }

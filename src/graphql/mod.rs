@@ -16,8 +16,8 @@ use async_graphql::{MergedObject, SDLExportOptions, Schema};
 use crate::live::LiveSubscription;
 use crate::state::AppState;
 use crate::{
-    accounts, agents, exports, invitations, keys, provider_keys, roles, runs, tasks, workrooms,
-    workspaces,
+    accounts, agents, brand, exports, invitations, keys, prompts, provider_keys, roles, runs,
+    tasks, workrooms, workspaces,
 };
 
 /// The entry points for reading. Every field needs a signed-in caller
@@ -34,6 +34,7 @@ pub struct Query(
     keys::KeyQuery,
     runs::RunQuery,
     tasks::TaskQuery,
+    prompts::PromptQuery,
 );
 
 /// The entry points for writing. Each mutation runs in one transaction; a
@@ -57,6 +58,8 @@ pub struct Mutation(
     tasks::TaskMutation,
     exports::ExportMutation,
     workroom::WorkroomArchiveMutation,
+    prompts::PromptMutation,
+    brand::BrandMutation,
 );
 
 pub type AtriumSchema = Schema<Query, Mutation, LiveSubscription>;

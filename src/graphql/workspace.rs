@@ -7,6 +7,7 @@ use entity::enums::Role as DbRole;
 use crate::access::{Capability, Require, Role, requires};
 use crate::activity::{self, ActivityConnection, ActivityFilter};
 use crate::agents::{self, Agent};
+use crate::brand::{self, BrandProfile};
 use crate::context::{ContextExt, page_size};
 use crate::error::AppResult;
 use crate::exports::{self, ExportProfile};
@@ -14,10 +15,11 @@ use crate::graphql::credits::CreditPool;
 use crate::invitations::{self, Invitation, InvitationStatus};
 use crate::keys::{self, ApiKey};
 use crate::members::{self, Member, MemberConnection};
+use crate::prompts::{self, Collection, PromptConnection, PromptSearch};
 use crate::provider_keys::{self, ProviderKey};
 use crate::roles::{self, CustomRole};
 use crate::workrooms::{self, Workroom};
-use crate::workspaces::{Plan, Visibility, Workspace};
+use crate::workspaces::{Plan, Visibility, Workspace, WorkspaceMode, WorkspaceType};
 
 /// A workspace as seen by one of its members: its settings, members, workrooms and activity.
 #[Object]
@@ -70,6 +72,17 @@ impl Workspace {
     /// The subscription plan, which sets the seats.
     async fn plan(&self) -> Plan {
         self.model().plan.into()
+    }
+
+    /// MY_BRAND or CLIENT; informational, shown in lists.
+    #[graphql(name = "type")]
+    async fn workspace_type(&self) -> WorkspaceType {
+        self.model().workspace_type.into()
+    }
+
+    /// AGENTIC (the default) or TRADITIONAL; the owner alone changes it.
+    async fn mode(&self) -> WorkspaceMode {
+        self.model().mode.into()
     }
 
     /// Whether this is the personal workspace made at sign-up.
@@ -239,6 +252,46 @@ impl Workspace {
     )]
     async fn workrooms(&self, ctx: &Context<'_>) -> AppResult<Vec<Workroom>> {
         workrooms::service::list(ctx.db(), &self.viewer).await
+    }
+
+    /// The brand profile and memory; every member reads them.
+    async fn brand(&self, ctx: &Context<'_>) -> AppResult<Option<BrandProfile>> {
+        brand::service::profile(ctx.db(), &self.model().id)
+            .await
+            .map(Some)
+    }
+
+    /// The prompt library, by name: callers who may edit prompts see drafts
+    /// too, others published prompts only. Archived prompts are left out
+    /// unless the search asks for them.
+    #[graphql(
+        guard = "Require::new(Capability::ReadPrompts, &self.viewer)",
+        directive = requires::apply(Capability::ReadPrompts)
+    )]
+    async fn prompts(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to look for; every condition given must hold.")] search: Option<
+            PromptSearch,
+        >,
+        #[graphql(desc = "Page size, 0 to 100 (BAD_USER_INPUT outside); 20 when absent.")]
+        first: Option<i32>,
+        #[graphql(
+            desc = "Start after this cursor (a previous page's `endCursor`); from the start when absent."
+        )]
+        after: Option<String>,
+    ) -> AppResult<PromptConnection> {
+        prompts::page(ctx, &self.viewer, search, first, after).await
+    }
+
+    /// The prompt collections, by name.
+    #[graphql(
+        guard = "Require::new(Capability::ReadPrompts, &self.viewer)",
+        directive = requires::apply(Capability::ReadPrompts)
+    )]
+    async fn collections(&self, ctx: &Context<'_>) -> AppResult<Vec<Collection>> {
+        let models = prompts::service::collections(ctx.db(), &self.model().id).await?;
+        Ok(prompts::collections(&self.viewer, models))
     }
 
     /// Events of the areas the caller may see, newest first; `first` at most 100.

@@ -37,6 +37,26 @@ pub enum Visibility {
     Private,
 }
 
+/// What a workspace is for; informational, shown in lists.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::enums::WorkspaceType")]
+pub enum WorkspaceType {
+    /// The team's own brand, the default.
+    MyBrand,
+    /// A client's brand the team works for.
+    Client,
+}
+
+/// How the workspace works.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::enums::WorkspaceMode")]
+pub enum WorkspaceMode {
+    /// With agents and runs, the default.
+    Agentic,
+    /// Without agents: people write, the library and approvals still apply.
+    Traditional,
+}
+
 /// A workspace as seen by one of its members.
 pub struct Workspace {
     pub viewer: Membership,
@@ -71,6 +91,11 @@ pub struct CreateWorkspaceInput {
     pub website: Option<String>,
     /// PRIVATE when absent.
     pub visibility: Option<Visibility>,
+    /// MY_BRAND when absent.
+    #[graphql(name = "type")]
+    pub workspace_type: Option<WorkspaceType>,
+    /// AGENTIC when absent.
+    pub mode: Option<WorkspaceMode>,
 }
 
 /// Absent fields stay as they are; an empty string clears an optional one.
@@ -87,6 +112,9 @@ pub struct UpdateWorkspaceInput {
     pub website: Option<String>,
     /// PUBLIC or PRIVATE.
     pub visibility: Option<Visibility>,
+    /// MY_BRAND or CLIENT.
+    #[graphql(name = "type")]
+    pub workspace_type: Option<WorkspaceType>,
 }
 
 /// The page size of `members` when every selection of it under this field
@@ -195,7 +223,7 @@ impl WorkspaceMutation {
         Ok(Workspace::new(viewer))
     }
 
-    /// Changes the workspace's name, description, website or visibility; absent fields stay.
+    /// Changes the workspace's name, description, website, visibility or type; absent fields stay.
     #[graphql(directive = requires::apply(Capability::UpdateWorkspace))]
     async fn update_workspace(
         &self,
@@ -204,6 +232,20 @@ impl WorkspaceMutation {
         input: UpdateWorkspaceInput,
     ) -> AppResult<Workspace> {
         let viewer = service::update(ctx.db(), &ctx.caller().await?, input).await?;
+        Ok(Workspace::new(viewer))
+    }
+
+    /// Switches the workspace between AGENTIC and TRADITIONAL; the owner
+    /// alone does this (admins read the mode).
+    #[graphql(directive = requires::apply(Capability::SetWorkspaceMode))]
+    async fn set_workspace_mode(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The workspace's id.")] workspace_id: ID,
+        #[graphql(desc = "The new mode.")] mode: WorkspaceMode,
+    ) -> AppResult<Workspace> {
+        let id = id_arg("workspaceId", &workspace_id)?;
+        let viewer = service::set_mode(ctx.db(), &ctx.caller().await?, id, mode.into()).await?;
         Ok(Workspace::new(viewer))
     }
 

@@ -1,7 +1,10 @@
 //! Workspace rules and writes: slugs, plans, creation and updates.
 
 use chrono::Utc;
-use entity::enums::{MemberStatus, Plan as DbPlan, Role as DbRole, Visibility as DbVisibility};
+use entity::enums::{
+    MemberStatus, Plan as DbPlan, Role as DbRole, Visibility as DbVisibility,
+    WorkspaceMode as DbWorkspaceMode, WorkspaceType as DbWorkspaceType,
+};
 use entity::{member, user, workspace};
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait,
@@ -31,7 +34,6 @@ pub const SLUG_MIN: usize = 3;
 pub const SLUG_MAX: usize = 48;
 const NAME_MAX: usize = 80;
 const DESCRIPTION_MAX: usize = 2000;
-const WEBSITE_MAX: usize = 2048;
 
 /// The user's active memberships of live workspaces, in joining order.
 /// The workspaces a caller reaches: a person's (or a personal key's
@@ -101,22 +103,11 @@ fn clean_optional(
     max: usize,
 ) -> AppResult<Option<String>> {
     let Some(raw) = raw else { return Ok(None) };
-    let value = if field == "description" {
-        text::multi_line(field, &raw, max)?
-    } else {
-        text::optional(field, &raw, max)?
-    };
-    if field == "website"
-        && value
-            .as_deref()
-            .is_some_and(|v| !(v.starts_with("https://") || v.starts_with("http://")))
-    {
-        return Err(AppError::bad_input(
-            field,
-            "a website starts with http:// or https://",
-        ));
+    match field {
+        "description" => text::multi_line(field, &raw, max),
+        "website" => text::website(field, &raw),
+        _ => text::optional(field, &raw, max),
     }
-    Ok(value)
 }
 
 struct NewWorkspace {
@@ -125,6 +116,8 @@ struct NewWorkspace {
     description: Option<String>,
     website: Option<String>,
     visibility: DbVisibility,
+    workspace_type: DbWorkspaceType,
+    mode: DbWorkspaceMode,
     personal: bool,
 }
 
@@ -147,6 +140,8 @@ async fn insert_with_owner(
         credits_reserved: Set(0),
         admins_manage_billing: Set(true),
         hidden_navigation: Set(None),
+        workspace_type: Set(new.workspace_type),
+        mode: Set(new.mode),
         created_at: Set(Utc::now()),
         deleted_at: Set(None),
         purge_after: Set(None),
@@ -190,6 +185,8 @@ pub async fn create_personal(
             description: None,
             website: None,
             visibility: DbVisibility::Private,
+            workspace_type: DbWorkspaceType::MyBrand,
+            mode: DbWorkspaceMode::Agentic,
             personal: true,
         },
     )
@@ -205,8 +202,12 @@ pub async fn create(
         name: clean_name(&input.name)?,
         slug: input.slug,
         description: clean_optional("description", input.description, DESCRIPTION_MAX)?,
-        website: clean_optional("website", input.website, WEBSITE_MAX)?,
+        website: clean_optional("website", input.website, text::WEBSITE_MAX)?,
         visibility: input.visibility.map_or(DbVisibility::Private, Into::into),
+        workspace_type: input
+            .workspace_type
+            .map_or(DbWorkspaceType::MyBrand, Into::into),
+        mode: input.mode.map_or(DbWorkspaceMode::Agentic, Into::into),
         personal: false,
     };
     let txn = begin_write(db).await?;
@@ -228,7 +229,7 @@ pub async fn update(
         .transpose()?;
     let website = input
         .website
-        .map(|w| clean_optional("website", Some(w), WEBSITE_MAX))
+        .map(|w| clean_optional("website", Some(w), text::WEBSITE_MAX))
         .transpose()?;
 
     let txn = begin_write(db).await?;
@@ -262,11 +263,51 @@ pub async fn update(
         );
         row.visibility = Set(visibility);
     }
+    if let Some(workspace_type) = input.workspace_type {
+        let workspace_type: DbWorkspaceType = workspace_type.into();
+        if workspace_type != before.workspace_type {
+            changes = changes.field(
+                "type",
+                before.workspace_type.to_value(),
+                workspace_type.to_value(),
+            );
+            row.workspace_type = Set(workspace_type);
+        }
+    }
     if !changes.is_empty() {
         viewer.workspace = row.update(&txn).await?;
         activity::service::record(
             &txn,
             NewEvent::by(&viewer, Action::WorkspaceUpdated, id).with(changes),
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(viewer)
+}
+
+/// Switches the workspace's mode (the owner alone).
+pub async fn set_mode(
+    db: &DatabaseConnection,
+    caller: &Principal,
+    id: &str,
+    mode: DbWorkspaceMode,
+) -> AppResult<Membership> {
+    let txn = begin_write(db).await?;
+    let mut viewer = crate::access::load::locked(&txn, id, caller).await?;
+    viewer.require(Capability::SetWorkspaceMode)?;
+    let before = viewer.workspace.mode;
+    if before != mode {
+        let mut row = viewer.workspace.clone().into_active_model();
+        row.mode = Set(mode);
+        viewer.workspace = row.update(&txn).await?;
+        activity::service::record(
+            &txn,
+            NewEvent::by(&viewer, Action::WorkspaceModeChanged, id).with(Changes::default().field(
+                "mode",
+                before.to_value(),
+                mode.to_value(),
+            )),
         )
         .await?;
     }

@@ -50,6 +50,11 @@ enum Prep {
     PolicyRun,
     /// Like `PolicyRun`, and `$req`: a pending request for the run.
     PendingApproval,
+    /// `$prompt`: a prompt the owner made, published as 1.0.0 and with a
+    /// new draft; `$ref`: its reference.
+    FreshPrompt,
+    /// `$fact`: a fact of the brand memory the owner added.
+    FreshFact,
 }
 
 /// One guarded operation: the capability it is guarded by (as named in the
@@ -546,6 +551,105 @@ fn rows() -> Vec<Row> {
             Prep::ArchivedWorkroom,
             [OK, OK, FORBIDDEN, FORBIDDEN, NOT_FOUND],
         ),
+        row(
+            "workspace.set_mode",
+            "switch the workspace's mode",
+            "mutation($ws: ID!) { setWorkspaceMode(workspaceId: $ws, mode: TRADITIONAL) { mode } }",
+            [OK, FORBIDDEN, FORBIDDEN, FORBIDDEN, NOT_FOUND],
+        ),
+        row(
+            "prompts.read",
+            "list prompts",
+            "query($ws: ID!) { workspace(id: $ws) { prompts { totalCount nodes { id } } } }",
+            EVERYONE,
+        ),
+        row(
+            "prompts.read",
+            "list collections",
+            "query($ws: ID!) { workspace(id: $ws) { collections { id } } }",
+            EVERYONE,
+        ),
+        // Null, never NOT_FOUND, for what the caller may not read: see prompts.rs.
+        prepped(
+            "prompts.read",
+            "fetch a prompt by reference",
+            "query($ref: String!) { promptByReference(reference: $ref) { version } }",
+            Prep::FreshPrompt,
+            [OK, OK, OK, OK, OK],
+        ),
+        prepped(
+            "prompts.read",
+            "render a prompt",
+            "mutation($ref: String!) { renderPrompt(reference: $ref, variables: {topic: \"x\"}) }",
+            Prep::FreshPrompt,
+            EVERYONE,
+        ),
+        row(
+            "prompts.manage",
+            "create a prompt",
+            "mutation($ws: ID!, $pname: String!) { createPrompt(input: {workspaceId: $ws, name: $pname, title: \"Matrix\", body: \"On {{topic}}\"}) { id } }",
+            [OK, OK, OK, FORBIDDEN, NOT_FOUND],
+        ),
+        prepped(
+            "prompts.manage",
+            "change the owner's prompt",
+            "mutation($prompt: ID!) { updatePrompt(input: {id: $prompt, title: \"Matrix II\"}) { title } }",
+            Prep::FreshPrompt,
+            [OK, OK, FORBIDDEN, FORBIDDEN, NOT_FOUND],
+        ),
+        prepped(
+            "prompts.manage",
+            "save a draft of the owner's prompt",
+            "mutation($prompt: ID!) { savePromptDraft(promptId: $prompt, body: \"About {{topic}}\") { status } }",
+            Prep::FreshPrompt,
+            [OK, OK, FORBIDDEN, FORBIDDEN, NOT_FOUND],
+        ),
+        prepped(
+            "prompts.manage",
+            "publish the owner's prompt",
+            "mutation($prompt: ID!) { publishPrompt(promptId: $prompt, bump: MINOR) { version } }",
+            Prep::FreshPrompt,
+            [OK, OK, FORBIDDEN, FORBIDDEN, NOT_FOUND],
+        ),
+        prepped(
+            "prompts.manage",
+            "archive the owner's prompt",
+            "mutation($prompt: ID!) { archivePrompt(id: $prompt) { status } }",
+            Prep::FreshPrompt,
+            [OK, OK, FORBIDDEN, FORBIDDEN, NOT_FOUND],
+        ),
+        prepped(
+            "prompts.manage",
+            "set the collections of the owner's prompt",
+            "mutation($prompt: ID!) { setPromptCollections(promptId: $prompt, collectionIds: []) { id } }",
+            Prep::FreshPrompt,
+            [OK, OK, FORBIDDEN, FORBIDDEN, NOT_FOUND],
+        ),
+        row(
+            "brand.manage",
+            "change the brand profile",
+            "mutation($ws: ID!) { updateBrandProfile(workspaceId: $ws, input: {industry: \"Tea\", colors: [\"#112233\"]}) { industry } }",
+            ADMINS,
+        ),
+        row(
+            "brand.manage",
+            "add a brand fact",
+            "mutation($ws: ID!) { addBrandFact(workspaceId: $ws, text: \"Founded in 1999\") { id } }",
+            ADMINS,
+        ),
+        prepped(
+            "brand.manage",
+            "remove a brand fact",
+            "mutation($fact: ID!) { removeBrandFact(id: $fact) { id } }",
+            Prep::FreshFact,
+            ADMINS,
+        ),
+        row(
+            "prompts.manage",
+            "create a collection",
+            "mutation($ws: ID!, $pname: String!) { createCollection(workspaceId: $ws, name: $pname) { id } }",
+            [OK, OK, OK, FORBIDDEN, NOT_FOUND],
+        ),
     ]
 }
 
@@ -585,6 +689,7 @@ async fn prepare(app: &TestApp, team: &Team, prep: Prep, vars: &mut Value) {
     let short = format!("role {}", &unique[20..]);
     vars["email"] = json!(fresh);
     vars["name"] = json!(short);
+    vars["pname"] = json!(format!("p-{}", &unique[16..]));
     match prep {
         Prep::Nothing | Prep::FreshEmail => {}
         Prep::FreshMember | Prep::BannedMember | Prep::MemberAndRole => {
@@ -743,6 +848,34 @@ async fn prepare(app: &TestApp, team: &Team, prep: Prep, vars: &mut Value) {
                 .await;
             }
             vars["room"] = room;
+        }
+        Prep::FreshPrompt => {
+            let data = app
+                .data(
+                    Some(&team.owner.token),
+                    "mutation($ws: ID!, $n: String!) { createPrompt(input: {workspaceId: $ws, name: $n, title: \"Matrix\", body: \"On {{topic}}\"}) { id reference } }",
+                    json!({ "ws": team.workspace, "n": vars["pname"] }),
+                )
+                .await;
+            let prompt = data["createPrompt"]["id"].clone();
+            app.data(
+                Some(&team.owner.token),
+                "mutation($p: ID!) { publishPrompt(promptId: $p, bump: PATCH) { id } savePromptDraft(promptId: $p, body: \"Now {{topic}}\") { id } }",
+                json!({ "p": prompt }),
+            )
+            .await;
+            vars["ref"] = data["createPrompt"]["reference"].clone();
+            vars["prompt"] = prompt;
+        }
+        Prep::FreshFact => {
+            let data = app
+                .data(
+                    Some(&team.owner.token),
+                    "mutation($ws: ID!) { addBrandFact(workspaceId: $ws, text: \"Matrix fact\") { id } }",
+                    json!({ "ws": team.workspace }),
+                )
+                .await;
+            vars["fact"] = data["addBrandFact"]["id"].clone();
         }
         Prep::FreshRole => {
             let data = app
