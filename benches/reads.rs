@@ -120,6 +120,8 @@ async fn insert_data_set(db: &sea_orm::DatabaseConnection) {
             hidden_navigation: None,
             workspace_type: entity::enums::WorkspaceType::MyBrand,
             mode: entity::enums::WorkspaceMode::Agentic,
+            activity_retention_days: None,
+            activity_purged_seq: 0,
         })
         .collect();
     // Every user holds one of the 2,000 places; the reader takes the first

@@ -21,6 +21,13 @@ pub enum AppError {
         message: String,
         field: Option<&'static str>,
     },
+    /// BAD_USER_INPUT with `extensions.reason` CURSOR_EXPIRED: the cursor is
+    /// older than the activity kept, so events between it and what is kept
+    /// are gone.
+    #[error(
+        "this cursor is older than the activity this workspace keeps; read the feed again from its start"
+    )]
+    CursorExpired,
     #[error("{0}")]
     Conflict(String),
     #[error("the plan's seats are all taken")]
@@ -79,7 +86,7 @@ impl AppError {
             Self::Unauthenticated(_) => "UNAUTHENTICATED",
             Self::Forbidden(_) | Self::ForbiddenBecause(_) => "FORBIDDEN",
             Self::NotFound(_) => "NOT_FOUND",
-            Self::BadUserInput { .. } => "BAD_USER_INPUT",
+            Self::BadUserInput { .. } | Self::CursorExpired => "BAD_USER_INPUT",
             Self::Conflict(_) => "CONFLICT",
             Self::SeatLimitReached { .. } => "SEAT_LIMIT_REACHED",
             Self::InsufficientCredits { .. } => "INSUFFICIENT_CREDITS",
@@ -118,6 +125,10 @@ impl From<AppError> for async_graphql::Error {
                 AppError::BadUserInput {
                     field: Some(field), ..
                 } => ext.set("field", *field),
+                AppError::CursorExpired => {
+                    ext.set("field", "after");
+                    ext.set("reason", "CURSOR_EXPIRED");
+                }
                 AppError::SeatLimitReached {
                     used,
                     pending,

@@ -1,6 +1,7 @@
 //! Background work of a running server: live feeds, releasing memory after
-//! connection bursts, mail delivery, recording expired invitations, and
-//! purging workspaces past their grace period.
+//! connection bursts, mail delivery, recording expired invitations,
+//! purging workspaces past their grace period, and deleting activity past
+//! its retention.
 
 use std::time::Duration;
 
@@ -62,6 +63,11 @@ pub fn spawn(state: &AppState) -> anyhow::Result<()> {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(purged = n, "purged deleted workspaces"),
                 Err(err) => tracing::warn!(error = %err, "purging deleted workspaces failed"),
+            }
+            match crate::activity::retention::purge_expired(&db, chrono::Utc::now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, "deleted activity past its retention"),
+                Err(err) => tracing::warn!(error = %err, "deleting old activity failed"),
             }
         }
     });

@@ -20,7 +20,8 @@ enum Command {
     Migrate,
     /// Print the GraphQL schema (SDL).
     Schema,
-    /// Permanently delete workspaces whose 30-day grace period is over.
+    /// Permanently delete workspaces whose 30-day grace period is over, and
+    /// activity older than each workspace keeps.
     Purge,
 }
 
@@ -50,7 +51,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = atrium::db::connect(&config.database_url, 1).await?;
             atrium::db::migrate(&db).await?;
             let purged = atrium::workspaces::service::purge_expired(&db).await?;
-            tracing::info!(purged, "purge finished");
+            let deleted =
+                atrium::activity::retention::purge_expired(&db, chrono::Utc::now()).await?;
+            tracing::info!(purged, deleted, "purge finished");
         }
         Command::Serve | Command::Schema => {
             Server::build(config).await?.run(shutdown_signal()).await?;

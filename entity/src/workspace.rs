@@ -29,6 +29,10 @@ pub struct Model {
     pub workspace_type: WorkspaceType,
     /// AGENTIC or TRADITIONAL; only the owner changes it.
     pub mode: WorkspaceMode,
+    /// Days of activity kept; null keeps it for good.
+    pub activity_retention_days: Option<i32>,
+    /// The newest activity seq the retention job deleted (0: none).
+    pub activity_purged_seq: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

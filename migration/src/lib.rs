@@ -16,6 +16,7 @@ mod m20261204_000002_provider_keys;
 mod m20261204_000003_tasks;
 mod m20261206_000001_library;
 mod m20261206_000002_brand;
+mod m20261206_000003_retention;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000003_tasks::Migration),
             Box::new(m20261206_000001_library::Migration),
             Box::new(m20261206_000002_brand::Migration),
+            Box::new(m20261206_000003_retention::Migration),
         ]
     }
 }

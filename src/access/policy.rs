@@ -57,6 +57,7 @@ pub enum Capability {
     ReadPrompts,
     ManagePrompts,
     ManageBrand,
+    SetActivityRetention,
 }
 
 /// What a capability needs from the caller's membership.
@@ -100,7 +101,7 @@ impl Capability {
             UpdateWorkroom => Requirement::Workroom(Access::Full),
             ManageRoles | ReadNavigation | ManageNavigation => Requirement::Role(DbRole::Admin),
             ManageBillingSetting | TransferOwnership | DeleteWorkspace | RestoreWorkspace
-            | SetWorkspaceMode => Requirement::Role(DbRole::Owner),
+            | SetWorkspaceMode | SetActivityRetention => Requirement::Role(DbRole::Owner),
         }
     }
 
@@ -158,6 +159,7 @@ impl Capability {
             ReadPrompts => "prompts.read",
             ManagePrompts => "prompts.manage",
             ManageBrand => "brand.manage",
+            SetActivityRetention => "activity.set_retention",
         }
     }
 
@@ -168,7 +170,7 @@ impl Capability {
         match self {
             ReadWorkspace | UpdateWorkspace | ReadActivity | ReadNavigation | ManageNavigation
             | TransferOwnership | DeleteWorkspace | RestoreWorkspace | UpdateExportProfile
-            | SetWorkspaceMode | ManageBrand => Area::General,
+            | SetWorkspaceMode | ManageBrand | SetActivityRetention => Area::General,
             ReadSeats | ReadMembers | ReadInvitations | InviteMembers | ManageInvitations
             | ChangeMemberRole | SetMemberAccess | RemoveMember | BanMember | AssignRole
             | LeaveWorkspace | ReadRoles | ManageRoles => Area::Members,
@@ -202,7 +204,7 @@ impl Capability {
             | ManageAgents | StartRun | CancelRun | GrantCredits | SetCreditLimit
             | ArchiveWorkroom | ManageProviderKey | ManageTasks | RequestApproval
             | DecideApproval | SetApprovalPolicy | RequestExport | UpdateExportProfile
-            | SetWorkspaceMode | ManagePrompts | ManageBrand => true,
+            | SetWorkspaceMode | ManagePrompts | ManageBrand | SetActivityRetention => true,
             ReadWorkspace | ReadSeats | ReadMembers | ReadInvitations | ReadCredits
             | ReadWorkrooms | ReadWorkroom | ReadActivity | ReadRoles | ReadNavigation
             | RestoreWorkspace | ReadApiKeys | ReadAgents | ReadProviderKey | DownloadExport

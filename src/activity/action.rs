@@ -103,6 +103,8 @@ actions! {
     BrandUpdated => "brand.updated", General, "workspace";
     BrandFactAdded => "brand.fact_added", General, "brand_fact";
     BrandFactRemoved => "brand.fact_removed", General, "brand_fact";
+    ActivityRetentionChanged => "activity.retention_changed", General, "workspace";
+    ActivityPurged => "activity.purged", General, "workspace";
 }
 
 impl Action {

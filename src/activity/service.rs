@@ -176,7 +176,9 @@ pub async fn page(
         .filter(Audience::of(viewer).condition());
     let after_given = after.is_some();
     if let Some(after) = after {
-        query = query.filter(activity_event::Column::Seq.lt(parse_cursor(&after)?));
+        let seq = parse_cursor(&after)?;
+        super::retention::check_cursor(&viewer.workspace, seq)?;
+        query = query.filter(activity_event::Column::Seq.lt(seq));
     }
     if let Some(actions) = filter.actions {
         if actions.len() > MAX_ACTIONS {

@@ -254,6 +254,11 @@ impl Workspace {
         workrooms::service::list(ctx.db(), &self.viewer).await
     }
 
+    /// Days of activity kept; null: kept for good.
+    async fn activity_retention_days(&self) -> Option<i32> {
+        self.model().activity_retention_days
+    }
+
     /// The brand profile and memory; every member reads them.
     async fn brand(&self, ctx: &Context<'_>) -> AppResult<Option<BrandProfile>> {
         brand::service::profile(ctx.db(), &self.model().id)

@@ -17,7 +17,7 @@ use futures_util::{Stream, StreamExt};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use tokio::sync::broadcast::{self, error::RecvError};
 
-use crate::access::{Access, Capability, Principal, Redaction, requires};
+use crate::access::{Access, Capability, Membership, Principal, Redaction, requires};
 use crate::activity::ActivityEvent;
 use crate::activity::service::parse_cursor;
 use crate::auth::{Identity, User};
@@ -138,7 +138,7 @@ impl LiveSubscription {
         let viewer = ctx.membership(workspace_id).await?;
         viewer.require(Capability::ReadActivity)?;
         let after = match after {
-            Some(cursor) => Some(known_cursor(ctx, workspace_id, &cursor).await?),
+            Some(cursor) => Some(known_cursor(ctx, &viewer, &cursor).await?),
             None => None,
         };
         let watch = Watch::start(ctx.state().clone(), viewer, principal, after, expires_at).await?;
@@ -236,11 +236,14 @@ impl LiveSubscription {
 }
 
 /// A cursor must name an event of this workspace (or be 0, the beginning).
-async fn known_cursor(ctx: &Context<'_>, workspace_id: &str, cursor: &str) -> AppResult<i64> {
+/// One older than what retention keeps is CURSOR_EXPIRED.
+async fn known_cursor(ctx: &Context<'_>, viewer: &Membership, cursor: &str) -> AppResult<i64> {
     let seq = parse_cursor(cursor)?;
     if seq == 0 {
         return Ok(0);
     }
+    crate::activity::retention::check_cursor(&viewer.workspace, seq)?;
+    let workspace_id = viewer.workspace_id();
     let known = activity_event::Entity::find()
         .filter(activity_event::Column::WorkspaceId.eq(workspace_id))
         .filter(activity_event::Column::Seq.eq(seq))

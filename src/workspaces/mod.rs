@@ -249,6 +249,26 @@ impl WorkspaceMutation {
         Ok(Workspace::new(viewer))
     }
 
+    /// Sets how many days of activity the workspace keeps, 7 to 3,650, or
+    /// null for good (the owner alone). A daily job deletes older events
+    /// and records `activity.purged`; resuming a feed from a cursor older
+    /// than what is kept is BAD_USER_INPUT with `extensions.reason`
+    /// CURSOR_EXPIRED.
+    #[graphql(directive = requires::apply(Capability::SetActivityRetention))]
+    async fn set_activity_retention(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The workspace's id.")] workspace_id: ID,
+        #[graphql(desc = "Days to keep, 7 to 3,650; null keeps activity for good.")] days: Option<
+            i32,
+        >,
+    ) -> AppResult<Workspace> {
+        let id = id_arg("workspaceId", &workspace_id)?;
+        let viewer =
+            crate::activity::retention::set(ctx.db(), &ctx.caller().await?, id, days).await?;
+        Ok(Workspace::new(viewer))
+    }
+
     /// Deletes the workspace; `confirmName` must be its exact name. It can
     /// be restored for 30 days, then it is purged with all its data.
     #[graphql(directive = requires::apply(Capability::DeleteWorkspace))]

@@ -142,6 +142,8 @@ async fn insert_with_owner(
         hidden_navigation: Set(None),
         workspace_type: Set(new.workspace_type),
         mode: Set(new.mode),
+        activity_retention_days: Set(None),
+        activity_purged_seq: Set(0),
         created_at: Set(Utc::now()),
         deleted_at: Set(None),
         purge_after: Set(None),

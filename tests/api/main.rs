@@ -32,6 +32,7 @@ mod process;
 mod prompts;
 mod providers;
 mod rate_limits;
+mod retention;
 mod runs;
 mod schema_file;
 mod scopes;

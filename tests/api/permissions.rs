@@ -626,6 +626,12 @@ fn rows() -> Vec<Row> {
             [OK, OK, FORBIDDEN, FORBIDDEN, NOT_FOUND],
         ),
         row(
+            "activity.set_retention",
+            "set how long activity is kept",
+            "mutation($ws: ID!) { setActivityRetention(workspaceId: $ws, days: 3650) { activityRetentionDays } }",
+            [OK, FORBIDDEN, FORBIDDEN, FORBIDDEN, NOT_FOUND],
+        ),
+        row(
             "brand.manage",
             "change the brand profile",
             "mutation($ws: ID!) { updateBrandProfile(workspaceId: $ws, input: {industry: \"Tea\", colors: [\"#112233\"]}) { industry } }",
