@@ -4,6 +4,7 @@ pub mod access;
 pub mod accounts;
 pub mod activity;
 pub mod agents;
+pub mod analytics;
 pub mod auth;
 pub mod billing;
 pub mod brand;

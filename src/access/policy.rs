@@ -58,6 +58,7 @@ pub enum Capability {
     ManagePrompts,
     ManageBrand,
     SetActivityRetention,
+    ReadAnalytics,
 }
 
 /// What a capability needs from the caller's membership.
@@ -81,6 +82,7 @@ impl Capability {
         match self {
             ReadWorkspace | ReadActivity | LeaveWorkspace | ReadRoles => Requirement::Member,
             ReadApiKeys | ReadProviderKey => A(Area::Integrations, Access::View),
+            ReadAnalytics => A(Area::General, Access::View),
             ManageApiKeys | ManageProviderKey => A(Area::Integrations, Access::Full),
             UpdateWorkspace => A(Area::General, Access::Full),
             ChangePlan => A(Area::Billing, Access::Full),
@@ -160,6 +162,7 @@ impl Capability {
             ManagePrompts => "prompts.manage",
             ManageBrand => "brand.manage",
             SetActivityRetention => "activity.set_retention",
+            ReadAnalytics => "analytics.read",
         }
     }
 
@@ -170,7 +173,9 @@ impl Capability {
         match self {
             ReadWorkspace | UpdateWorkspace | ReadActivity | ReadNavigation | ManageNavigation
             | TransferOwnership | DeleteWorkspace | RestoreWorkspace | UpdateExportProfile
-            | SetWorkspaceMode | ManageBrand | SetActivityRetention => Area::General,
+            | SetWorkspaceMode | ManageBrand | SetActivityRetention | ReadAnalytics => {
+                Area::General
+            }
             ReadSeats | ReadMembers | ReadInvitations | InviteMembers | ManageInvitations
             | ChangeMemberRole | SetMemberAccess | RemoveMember | BanMember | AssignRole
             | LeaveWorkspace | ReadRoles | ManageRoles => Area::Members,
@@ -208,7 +213,7 @@ impl Capability {
             ReadWorkspace | ReadSeats | ReadMembers | ReadInvitations | ReadCredits
             | ReadWorkrooms | ReadWorkroom | ReadActivity | ReadRoles | ReadNavigation
             | RestoreWorkspace | ReadApiKeys | ReadAgents | ReadProviderKey | DownloadExport
-            | ReadPrompts => false,
+            | ReadPrompts | ReadAnalytics => false,
         }
     }
 }

@@ -7,6 +7,7 @@ use entity::enums::Role as DbRole;
 use crate::access::{Capability, Require, Role, requires};
 use crate::activity::{self, ActivityConnection, ActivityFilter};
 use crate::agents::{self, Agent};
+use crate::analytics::{self, Bucket, WorkspaceAnalytics};
 use crate::brand::{self, BrandProfile};
 use crate::context::{ContextExt, page_size};
 use crate::error::AppResult;
@@ -252,6 +253,25 @@ impl Workspace {
     )]
     async fn workrooms(&self, ctx: &Context<'_>) -> AppResult<Vec<Workroom>> {
         workrooms::service::list(ctx.db(), &self.viewer).await
+    }
+
+    /// Figures over `[from, to)`: events, active members, API calls, member
+    /// count, top members and prompts; UTC buckets, weeks from Monday.
+    #[graphql(
+        guard = "Require::new(Capability::ReadAnalytics, &self.viewer)",
+        directive = requires::apply(Capability::ReadAnalytics)
+    )]
+    async fn analytics(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The period's start (inclusive).")] from: DateTime<Utc>,
+        #[graphql(desc = "The period's end (exclusive); at most 366 days after `from`.")]
+        to: DateTime<Utc>,
+        #[graphql(desc = "DAY when absent.")] bucket: Option<Bucket>,
+    ) -> AppResult<Option<WorkspaceAnalytics>> {
+        analytics::of_workspace(ctx, &self.viewer, from, to, bucket)
+            .await
+            .map(Some)
     }
 
     /// Days of activity kept; null: kept for good.

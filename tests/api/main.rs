@@ -9,6 +9,7 @@ mod helpers;
 mod accounts;
 mod activity;
 mod agents;
+mod analytics;
 mod api_keys;
 mod brand;
 mod browser;
