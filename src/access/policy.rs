@@ -59,6 +59,7 @@ pub enum Capability {
     ManageBrand,
     SetActivityRetention,
     ReadAnalytics,
+    ExportActivity,
 }
 
 /// What a capability needs from the caller's membership.
@@ -80,7 +81,9 @@ impl Capability {
         use Capability::*;
         use Requirement::Area as A;
         match self {
-            ReadWorkspace | ReadActivity | LeaveWorkspace | ReadRoles => Requirement::Member,
+            ReadWorkspace | ReadActivity | LeaveWorkspace | ReadRoles | ExportActivity => {
+                Requirement::Member
+            }
             ReadApiKeys | ReadProviderKey => A(Area::Integrations, Access::View),
             ReadAnalytics => A(Area::General, Access::View),
             ManageApiKeys | ManageProviderKey => A(Area::Integrations, Access::Full),
@@ -163,6 +166,7 @@ impl Capability {
             ManageBrand => "brand.manage",
             SetActivityRetention => "activity.set_retention",
             ReadAnalytics => "analytics.read",
+            ExportActivity => "activity.export",
         }
     }
 
@@ -173,9 +177,8 @@ impl Capability {
         match self {
             ReadWorkspace | UpdateWorkspace | ReadActivity | ReadNavigation | ManageNavigation
             | TransferOwnership | DeleteWorkspace | RestoreWorkspace | UpdateExportProfile
-            | SetWorkspaceMode | ManageBrand | SetActivityRetention | ReadAnalytics => {
-                Area::General
-            }
+            | SetWorkspaceMode | ManageBrand | SetActivityRetention | ReadAnalytics
+            | ExportActivity => Area::General,
             ReadSeats | ReadMembers | ReadInvitations | InviteMembers | ManageInvitations
             | ChangeMemberRole | SetMemberAccess | RemoveMember | BanMember | AssignRole
             | LeaveWorkspace | ReadRoles | ManageRoles => Area::Members,
@@ -213,7 +216,7 @@ impl Capability {
             ReadWorkspace | ReadSeats | ReadMembers | ReadInvitations | ReadCredits
             | ReadWorkrooms | ReadWorkroom | ReadActivity | ReadRoles | ReadNavigation
             | RestoreWorkspace | ReadApiKeys | ReadAgents | ReadProviderKey | DownloadExport
-            | ReadPrompts | ReadAnalytics => false,
+            | ReadPrompts | ReadAnalytics | ExportActivity => false,
         }
     }
 }

@@ -105,6 +105,7 @@ actions! {
     BrandFactRemoved => "brand.fact_removed", General, "brand_fact";
     ActivityRetentionChanged => "activity.retention_changed", General, "workspace";
     ActivityPurged => "activity.purged", General, "workspace";
+    ActivityExported => "activity.exported", General, "workspace";
 }
 
 impl Action {

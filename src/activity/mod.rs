@@ -2,6 +2,7 @@
 //! readers page through the events of the areas they may see.
 
 pub mod action;
+pub mod export;
 pub mod retention;
 pub mod service;
 

@@ -60,6 +60,7 @@ pub struct Mutation(
     workroom::WorkroomArchiveMutation,
     prompts::PromptMutation,
     brand::BrandMutation,
+    crate::activity::export::ActivityExportMutation,
 );
 
 pub type AtriumSchema = Schema<Query, Mutation, LiveSubscription>;

@@ -81,3 +81,40 @@ pub async fn download(
     );
     response
 }
+
+/// `GET /activity-exports/{token}`: an activity export by its signed link,
+/// without the Authorization header. The link's caller must still reach
+/// the workspace; the file streams as it is read.
+pub async fn activity(State(state): State<HttpState>, Path(token): Path<String>) -> Response {
+    use crate::activity::export;
+    let claims: export::LinkClaims = match state.app.keys.verify_for(&token, export::AUDIENCE) {
+        Ok(claims) => claims,
+        Err(_) => return refusal(AppError::NotFound("export")),
+    };
+    let reader = match export::reader(&state.app.db, &claims).await {
+        Ok(reader) => reader,
+        Err(err) => return refusal(err),
+    };
+    let (media, extension) = claims.format.media();
+    let body =
+        axum::body::Body::from_stream(export::stream(state.app.db.clone(), &reader, &claims));
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(media));
+    let disposition = format!(
+        "attachment; filename=\"activity-{}.{extension}\"",
+        reader.workspace.slug
+    );
+    if let Ok(value) = HeaderValue::from_str(&disposition) {
+        headers.insert(CONTENT_DISPOSITION, value);
+    }
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        "cache-control",
+        HeaderValue::from_static("private, no-store"),
+    );
+    response
+}

@@ -50,6 +50,7 @@ pub fn router(app: AppState) -> Router {
         .route("/graphql/ws", get(websocket))
         .route(graphiql::ASSETS, get(graphiql::asset))
         .route("/exports/{id}", get(exports::download))
+        .route("/activity-exports/{token}", get(exports::activity))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))

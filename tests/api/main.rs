@@ -8,6 +8,7 @@ mod helpers;
 
 mod accounts;
 mod activity;
+mod activity_export;
 mod agents;
 mod analytics;
 mod api_keys;

@@ -626,6 +626,12 @@ fn rows() -> Vec<Row> {
             [OK, OK, FORBIDDEN, FORBIDDEN, NOT_FOUND],
         ),
         row(
+            "activity.export",
+            "export the activity log",
+            "mutation($ws: ID!) { exportActivity(workspaceId: $ws, format: CSV) }",
+            EVERYONE,
+        ),
+        row(
             "analytics.read",
             "read the workspace's analytics",
             "query($ws: ID!) { workspace(id: $ws) { analytics(from: \"2026-01-01T00:00:00Z\", to: \"2026-02-01T00:00:00Z\", bucket: WEEK) { events { count } topMembers { events } } } }",
