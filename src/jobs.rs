@@ -6,10 +6,13 @@
 use std::time::Duration;
 
 use crate::state::AppState;
-use crate::{invitations, mail, workspaces};
+use crate::{invitations, mail, notifications, workspaces};
 
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 const PURGE_EVERY: Duration = Duration::from_secs(24 * 3600);
+/// How often instant notifications are sent; digests go every hour.
+const NOTIFY_EVERY: Duration = Duration::from_secs(5);
+const DIGEST_EVERY_TICKS: u64 = 3600 / 5;
 /// How often rate counts are shared between servers.
 const SHARE_EVERY: Duration = Duration::from_secs(1);
 
@@ -51,6 +54,27 @@ pub fn spawn(state: &AppState) -> anyhow::Result<()> {
                 && let Err(err) = shared.key_usage.flush(&shared.db).await
             {
                 tracing::warn!(error = %err, "adding key usage to the rollup failed");
+            }
+        }
+    });
+    let db = state.db.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(NOTIFY_EVERY);
+        let mut ticks = 0u64;
+        loop {
+            tick.tick().await;
+            let now = chrono::Utc::now();
+            let settled = now - notifications::deliver::SETTLE;
+            if let Err(err) = notifications::deliver::instant(&db, settled).await {
+                tracing::warn!(error = %err, "sending instant notifications failed");
+            }
+            ticks += 1;
+            if ticks.is_multiple_of(DIGEST_EVERY_TICKS) {
+                match notifications::deliver::digests(&db, now).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(digests = n, "sent notification digests"),
+                    Err(err) => tracing::warn!(error = %err, "sending digests failed"),
+                }
             }
         }
     });

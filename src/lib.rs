@@ -27,6 +27,7 @@ pub mod mail;
 pub mod members;
 pub mod memory;
 pub mod metrics;
+pub mod notifications;
 pub mod prompts;
 pub mod provider_keys;
 pub mod roles;

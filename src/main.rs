@@ -23,6 +23,9 @@ enum Command {
     /// Permanently delete workspaces whose 30-day grace period is over, and
     /// activity older than each workspace keeps.
     Purge,
+    /// Send the notification digests that are due now (every server also
+    /// does this hourly).
+    Digest,
 }
 
 #[tokio::main]
@@ -54,6 +57,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let deleted =
                 atrium::activity::retention::purge_expired(&db, chrono::Utc::now()).await?;
             tracing::info!(purged, deleted, "purge finished");
+        }
+        Command::Digest => {
+            let db = atrium::db::connect(&config.database_url, 1).await?;
+            atrium::db::migrate(&db).await?;
+            let sent = atrium::notifications::deliver::digests(&db, chrono::Utc::now()).await?;
+            tracing::info!(sent, "digests sent");
         }
         Command::Serve | Command::Schema => {
             Server::build(config).await?.run(shutdown_signal()).await?;

@@ -17,6 +17,7 @@ mod m20261204_000003_tasks;
 mod m20261206_000001_library;
 mod m20261206_000002_brand;
 mod m20261206_000003_retention;
+mod m20261206_000004_notifications;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000001_library::Migration),
             Box::new(m20261206_000002_brand::Migration),
             Box::new(m20261206_000003_retention::Migration),
+            Box::new(m20261206_000004_notifications::Migration),
         ]
     }
 }

@@ -60,6 +60,7 @@ pub enum Capability {
     SetActivityRetention,
     ReadAnalytics,
     ExportActivity,
+    ManageNotificationDefaults,
 }
 
 /// What a capability needs from the caller's membership.
@@ -99,7 +100,9 @@ impl Capability {
             | RequestExport => Requirement::Workroom(Access::Full),
             DecideApproval | DownloadExport => Requirement::Workroom(Access::View),
             SetApprovalPolicy => Requirement::Role(DbRole::Admin),
-            UpdateExportProfile | ManageBrand => A(Area::General, Access::Full),
+            UpdateExportProfile | ManageBrand | ManageNotificationDefaults => {
+                A(Area::General, Access::Full)
+            }
             GrantCredits | SetCreditLimit => A(Area::Billing, Access::Full),
             CreateWorkroom => A(Area::Projects, Access::Full),
             ReadWorkroom => Requirement::Workroom(Access::View),
@@ -167,6 +170,7 @@ impl Capability {
             SetActivityRetention => "activity.set_retention",
             ReadAnalytics => "analytics.read",
             ExportActivity => "activity.export",
+            ManageNotificationDefaults => "notifications.set_defaults",
         }
     }
 
@@ -175,10 +179,21 @@ impl Capability {
     pub fn area(self) -> Area {
         use Capability::*;
         match self {
-            ReadWorkspace | UpdateWorkspace | ReadActivity | ReadNavigation | ManageNavigation
-            | TransferOwnership | DeleteWorkspace | RestoreWorkspace | UpdateExportProfile
-            | SetWorkspaceMode | ManageBrand | SetActivityRetention | ReadAnalytics
-            | ExportActivity => Area::General,
+            ReadWorkspace
+            | UpdateWorkspace
+            | ReadActivity
+            | ReadNavigation
+            | ManageNavigation
+            | TransferOwnership
+            | DeleteWorkspace
+            | RestoreWorkspace
+            | UpdateExportProfile
+            | SetWorkspaceMode
+            | ManageBrand
+            | SetActivityRetention
+            | ReadAnalytics
+            | ExportActivity
+            | ManageNotificationDefaults => Area::General,
             ReadSeats | ReadMembers | ReadInvitations | InviteMembers | ManageInvitations
             | ChangeMemberRole | SetMemberAccess | RemoveMember | BanMember | AssignRole
             | LeaveWorkspace | ReadRoles | ManageRoles => Area::Members,
@@ -205,14 +220,42 @@ impl Capability {
     pub fn writes(self) -> bool {
         use Capability::*;
         match self {
-            UpdateWorkspace | ChangePlan | CreateWorkroom | UpdateWorkroom | InviteMembers
-            | ManageInvitations | ChangeMemberRole | SetMemberAccess | RemoveMember | BanMember
-            | LeaveWorkspace | ManageRoles | AssignRole | ManageNavigation
-            | ManageBillingSetting | TransferOwnership | DeleteWorkspace | ManageApiKeys
-            | ManageAgents | StartRun | CancelRun | GrantCredits | SetCreditLimit
-            | ArchiveWorkroom | ManageProviderKey | ManageTasks | RequestApproval
-            | DecideApproval | SetApprovalPolicy | RequestExport | UpdateExportProfile
-            | SetWorkspaceMode | ManagePrompts | ManageBrand | SetActivityRetention => true,
+            UpdateWorkspace
+            | ChangePlan
+            | CreateWorkroom
+            | UpdateWorkroom
+            | InviteMembers
+            | ManageInvitations
+            | ChangeMemberRole
+            | SetMemberAccess
+            | RemoveMember
+            | BanMember
+            | LeaveWorkspace
+            | ManageRoles
+            | AssignRole
+            | ManageNavigation
+            | ManageBillingSetting
+            | TransferOwnership
+            | DeleteWorkspace
+            | ManageApiKeys
+            | ManageAgents
+            | StartRun
+            | CancelRun
+            | GrantCredits
+            | SetCreditLimit
+            | ArchiveWorkroom
+            | ManageProviderKey
+            | ManageTasks
+            | RequestApproval
+            | DecideApproval
+            | SetApprovalPolicy
+            | RequestExport
+            | UpdateExportProfile
+            | SetWorkspaceMode
+            | ManagePrompts
+            | ManageBrand
+            | SetActivityRetention
+            | ManageNotificationDefaults => true,
             ReadWorkspace | ReadSeats | ReadMembers | ReadInvitations | ReadCredits
             | ReadWorkrooms | ReadWorkroom | ReadActivity | ReadRoles | ReadNavigation
             | RestoreWorkspace | ReadApiKeys | ReadAgents | ReadProviderKey | DownloadExport

@@ -106,6 +106,7 @@ actions! {
     ActivityRetentionChanged => "activity.retention_changed", General, "workspace";
     ActivityPurged => "activity.purged", General, "workspace";
     ActivityExported => "activity.exported", General, "workspace";
+    NotificationDefaultsChanged => "notification.defaults_changed", General, "workspace";
 }
 
 impl Action {

@@ -61,6 +61,7 @@ pub struct Mutation(
     prompts::PromptMutation,
     brand::BrandMutation,
     crate::activity::export::ActivityExportMutation,
+    crate::notifications::NotificationMutation,
 );
 
 pub type AtriumSchema = Schema<Query, Mutation, LiveSubscription>;

@@ -274,6 +274,15 @@ impl Workspace {
             .map(Some)
     }
 
+    /// How the caller hears of each category of activity, after the
+    /// workspace's defaults (for a workspace key: the defaults).
+    async fn notification_preferences(
+        &self,
+        ctx: &Context<'_>,
+    ) -> AppResult<Vec<crate::notifications::NotificationPreference>> {
+        crate::notifications::preferences::effective(ctx.db(), &self.viewer).await
+    }
+
     /// Days of activity kept; null: kept for good.
     async fn activity_retention_days(&self) -> Option<i32> {
         self.model().activity_retention_days

@@ -29,6 +29,7 @@ mod logs;
 mod mail;
 mod members;
 mod nodes;
+mod notifications;
 mod permissions;
 mod process;
 mod prompts;

@@ -626,6 +626,18 @@ fn rows() -> Vec<Row> {
             [OK, OK, FORBIDDEN, FORBIDDEN, NOT_FOUND],
         ),
         row(
+            "notifications.set_defaults",
+            "set the workspace's notification defaults",
+            "mutation($ws: ID!) { setDefaultNotificationPreferences(workspaceId: $ws, preferences: [{category: RUN_FINISHED, mode: WEEKLY}]) { mode } }",
+            ADMINS,
+        ),
+        row(
+            "workspace.read",
+            "set one's own notification preferences",
+            "mutation($ws: ID!) { setNotificationPreferences(workspaceId: $ws, preferences: [{category: RUN_FINISHED, mode: OFF}]) { mode } }",
+            EVERYONE,
+        ),
+        row(
             "activity.export",
             "export the activity log",
             "mutation($ws: ID!) { exportActivity(workspaceId: $ws, format: CSV) }",
