@@ -83,6 +83,9 @@ async fn seed(database: &str) -> (String, String) {
         mode: WorkspaceMode::Agentic,
         activity_retention_days: None,
         activity_purged_seq: 0,
+        logo_file: None,
+        avatar_file: None,
+        banner_file: None,
     };
     user::Entity::insert_many(
         users

@@ -122,6 +122,9 @@ async fn insert_data_set(db: &sea_orm::DatabaseConnection) {
             mode: entity::enums::WorkspaceMode::Agentic,
             activity_retention_days: None,
             activity_purged_seq: 0,
+            logo_file: None,
+            avatar_file: None,
+            banner_file: None,
         })
         .collect();
     // Every user holds one of the 2,000 places; the reader takes the first

@@ -47,7 +47,7 @@ impl Server {
         }
         Ok(Self {
             listener,
-            state: AppState::new(db, config),
+            state: AppState::new(db, config)?,
         })
     }
 

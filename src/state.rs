@@ -33,10 +33,14 @@ pub struct AppState {
     pub provider: Arc<dyn crate::llm::Provider>,
     /// Seals workspaces' provider keys; None without `SECRETS_KEY`.
     pub sealer: Option<Arc<crate::secrets::Sealer>>,
+    /// Where uploaded files are kept (`STORAGE_URL`).
+    pub storage: crate::storage::Storage,
 }
 
 impl AppState {
-    pub fn new(mut db: DatabaseConnection, config: Config) -> Self {
+    /// The state of a server; fails when the file store cannot be opened.
+    pub fn new(mut db: DatabaseConnection, config: Config) -> anyhow::Result<Self> {
+        let storage = crate::storage::Storage::open(&config.storage)?;
         let metrics = Arc::new(Metrics::new(config.metrics_operation_names));
         let limits = Arc::new(crate::limits::RateLimits::new(
             config.rate_limit_per_minute,
@@ -63,9 +67,10 @@ impl AppState {
             .as_ref()
             .and_then(|key| crate::config::decode_key(key.expose()))
             .map(|key| Arc::new(crate::secrets::Sealer::new(&key)));
-        Self {
+        Ok(Self {
             provider,
             sealer,
+            storage,
             hub: Hub::new(db.clone(), config.feed_capacity, metrics.clone()),
             db,
             config: Arc::new(config),
@@ -76,6 +81,6 @@ impl AppState {
             metrics,
             key_usage: Arc::default(),
             limits,
-        }
+        })
     }
 }

@@ -33,6 +33,10 @@ pub struct Model {
     pub activity_retention_days: Option<i32>,
     /// The newest activity seq the retention job deleted (0: none).
     pub activity_purged_seq: i64,
+    /// Stored files' keys of the workspace's images.
+    pub logo_file: Option<String>,
+    pub avatar_file: Option<String>,
+    pub banner_file: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

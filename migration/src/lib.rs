@@ -18,6 +18,7 @@ mod m20261206_000001_library;
 mod m20261206_000002_brand;
 mod m20261206_000003_retention;
 mod m20261206_000004_notifications;
+mod m20261206_000005_images;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000002_brand::Migration),
             Box::new(m20261206_000003_retention::Migration),
             Box::new(m20261206_000004_notifications::Migration),
+            Box::new(m20261206_000005_images::Migration),
         ]
     }
 }

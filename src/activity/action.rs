@@ -48,6 +48,7 @@ actions! {
     WorkspaceBillingSettingChanged => "workspace.billing_setting_changed", General, "workspace";
     WorkspaceNavigationChanged => "workspace.navigation_changed", General, "workspace";
     WorkspaceModeChanged => "workspace.mode_changed", General, "workspace";
+    WorkspaceImageChanged => "workspace.image_changed", General, "workspace";
     MemberInvited => "member.invited", Members, "invitation";
     InvitationResent => "invitation.resent", Members, "invitation";
     InvitationRevoked => "invitation.revoked", Members, "invitation";

@@ -150,6 +150,24 @@ pub struct ConfigArgs {
     /// The longest text `renderPrompt` returns, in bytes.
     #[arg(long, env = "PROMPT_RENDER_MAX_BYTES", default_value_t = 1 << 20)]
     pub prompt_render_max_bytes: usize,
+    /// The largest upload (a workspace image), in bytes; multipart requests
+    /// only (JSON bodies keep their 1 MiB).
+    #[arg(long, env = "UPLOAD_MAX_BYTES", default_value_t = 2 << 20)]
+    pub upload_max_bytes: usize,
+    /// Where uploaded files are kept: `file://<dir>` or `s3://bucket/prefix`.
+    #[arg(long, env = "STORAGE_URL", default_value = "file://data/files")]
+    pub storage_url: String,
+    /// An S3-compatible endpoint to use instead of AWS's.
+    #[arg(long, env = "AWS_ENDPOINT_URL")]
+    pub aws_endpoint_url: Option<String>,
+    /// The S3 region.
+    #[arg(long, env = "AWS_REGION")]
+    pub aws_region: Option<String>,
+    /// S3 credentials (else the usual AWS sources).
+    #[arg(long, env = "AWS_ACCESS_KEY_ID", hide_env_values = true)]
+    pub aws_access_key_id: Option<String>,
+    #[arg(long, env = "AWS_SECRET_ACCESS_KEY", hide_env_values = true)]
+    pub aws_secret_access_key: Option<String>,
     #[command(flatten)]
     pub work: WorkArgs,
 }
@@ -211,8 +229,23 @@ pub struct Config {
     pub workspace_rate_limit_per_minute: u32,
     /// The longest text `renderPrompt` returns, in bytes.
     pub prompt_render_max_bytes: usize,
+    /// The largest upload, in bytes.
+    pub upload_max_bytes: usize,
+    /// Where uploaded files are kept.
+    pub storage: StorageConfig,
     /// Agent runs, their provider, credits and approvals.
     pub work: WorkConfig,
+}
+
+/// Where uploaded files are kept, and how to reach an S3-compatible store.
+#[derive(Debug, Clone)]
+pub struct StorageConfig {
+    /// `file://<dir>` or `s3://bucket/prefix`.
+    pub url: String,
+    pub s3_endpoint: Option<String>,
+    pub s3_region: Option<String>,
+    pub s3_access_key_id: Option<String>,
+    pub s3_secret_access_key: Option<Secret>,
 }
 
 pub const MIN_SECRET_LEN: usize = 32;
@@ -256,6 +289,14 @@ impl Config {
             rate_limit_per_minute: 600,
             workspace_rate_limit_per_minute: 3000,
             prompt_render_max_bytes: 1 << 20,
+            upload_max_bytes: 2 << 20,
+            storage: StorageConfig {
+                url: "file://data/files".into(),
+                s3_endpoint: None,
+                s3_region: None,
+                s3_access_key_id: None,
+                s3_secret_access_key: None,
+            },
             work: WorkConfig::default(),
         }
     }
@@ -320,6 +361,14 @@ impl Config {
         config.db_max_connections = args.db_max_connections;
         config.workspace_rate_limit_per_minute = args.workspace_rate_limit_per_minute;
         config.prompt_render_max_bytes = args.prompt_render_max_bytes;
+        config.upload_max_bytes = args.upload_max_bytes;
+        config.storage = StorageConfig {
+            url: args.storage_url,
+            s3_endpoint: args.aws_endpoint_url,
+            s3_region: args.aws_region,
+            s3_access_key_id: args.aws_access_key_id,
+            s3_secret_access_key: args.aws_secret_access_key.map(Secret::new),
+        };
         config.work = WorkConfig::from_args(args.work)?;
         Ok(config)
     }

@@ -62,6 +62,7 @@ pub struct Mutation(
     brand::BrandMutation,
     crate::activity::export::ActivityExportMutation,
     crate::notifications::NotificationMutation,
+    crate::files::ImageMutation,
 );
 
 pub type AtriumSchema = Schema<Query, Mutation, LiveSubscription>;

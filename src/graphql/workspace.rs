@@ -86,6 +86,21 @@ impl Workspace {
         self.model().mode.into()
     }
 
+    /// The logo's public address; null until one is uploaded.
+    async fn logo_url(&self, ctx: &Context<'_>) -> Option<String> {
+        crate::files::url(ctx.state(), self.model().logo_file.as_ref())
+    }
+
+    /// The avatar's public address; null until one is uploaded.
+    async fn avatar_url(&self, ctx: &Context<'_>) -> Option<String> {
+        crate::files::url(ctx.state(), self.model().avatar_file.as_ref())
+    }
+
+    /// The banner's public address; null until one is uploaded.
+    async fn banner_url(&self, ctx: &Context<'_>) -> Option<String> {
+        crate::files::url(ctx.state(), self.model().banner_file.as_ref())
+    }
+
     /// Whether this is the personal workspace made at sign-up.
     async fn personal(&self) -> bool {
         self.model().personal

@@ -21,9 +21,15 @@ pub const MAX_BODY_BYTES: usize = 1 << 20;
 const DRAIN_BYTES: usize = 16 << 20;
 const DRAIN_TIME: Duration = Duration::from_secs(5);
 
-/// The request body, or a 413 once a body past `MAX_BODY_BYTES` has been
-/// read to its end (up to `DRAIN_BYTES`).
-pub async fn read_body(headers: &HeaderMap, media: Media, body: Body) -> Result<Bytes, Response> {
+/// The request body, or a 413 once a body past `limit` (`MAX_BODY_BYTES`
+/// for JSON) has been read to its end (up to `DRAIN_BYTES` past the limit).
+pub async fn read_body(
+    headers: &HeaderMap,
+    media: Media,
+    body: Body,
+    limit: usize,
+) -> Result<Bytes, Response> {
+    let drain = limit.saturating_add(DRAIN_BYTES);
     let declared = headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -33,33 +39,33 @@ pub async fn read_body(headers: &HeaderMap, media: Media, body: Body) -> Result<
             media,
             StatusCode::PAYLOAD_TOO_LARGE,
             "PAYLOAD_TOO_LARGE",
-            &format!("a request body has at most {MAX_BODY_BYTES} bytes"),
+            &format!("a request body has at most {limit} bytes"),
         );
         response
             .headers_mut()
             .insert(CONNECTION, HeaderValue::from_static("close"));
         response
     };
-    if declared.is_some_and(|n| n > DRAIN_BYTES) {
+    if declared.is_some_and(|n| n > drain) {
         return Err(too_large());
     }
     let mut stream = body.into_data_stream();
-    let mut collected = Vec::with_capacity(declared.unwrap_or(0).min(MAX_BODY_BYTES));
+    let mut collected = Vec::with_capacity(declared.unwrap_or(0).min(limit));
     let mut seen = 0usize;
     let read = tokio::time::timeout(DRAIN_TIME, async {
         while let Some(chunk) = stream.next().await {
             let Ok(chunk) = chunk else { return false };
             seen += chunk.len();
-            if seen <= MAX_BODY_BYTES {
+            if seen <= limit {
                 collected.extend_from_slice(&chunk);
-            } else if seen > DRAIN_BYTES {
+            } else if seen > drain {
                 break;
             }
         }
         true
     })
     .await;
-    if seen > MAX_BODY_BYTES {
+    if seen > limit {
         return Err(too_large());
     }
     match read {

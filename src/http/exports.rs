@@ -1,7 +1,9 @@
-//! `GET /exports/{id}`: an export's rendered file, to callers who may see
-//! its workroom, with the same `Authorization` as the API. Each download
-//! is counted and audited. HTML is served as an attachment under a policy
-//! that runs nothing, so a deliverable never acts on this origin.
+//! Files served over plain GET. `/exports/{id}`: an export's rendered file,
+//! to callers who may see its workroom, with the same `Authorization` as
+//! the API; each download is counted and audited; HTML is served as an
+//! attachment under a policy that runs nothing, so a deliverable never acts
+//! on this origin. `/activity-exports/{token}`: the activity log by signed
+//! link. `/files/…`: workspace images, public.
 
 use axum::extract::{Path, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
@@ -115,6 +117,39 @@ pub async fn activity(State(state): State<HttpState>, Path(token): Path<String>)
     headers.insert(
         "cache-control",
         HeaderValue::from_static("private, no-store"),
+    );
+    response
+}
+
+/// `GET /files/{workspace}/{name}`: a stored workspace image, public under
+/// its unguessable name, with its content type and a year's cache (a new
+/// upload gets a new name).
+pub async fn file(
+    State(state): State<HttpState>,
+    Path((workspace, name)): Path<(String, String)>,
+) -> Response {
+    let Some(format) = crate::files::is_key(&workspace, &name) else {
+        return refusal(AppError::NotFound("file"));
+    };
+    let bytes = match state.app.storage.get(&format!("{workspace}/{name}")).await {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => return refusal(AppError::NotFound("file")),
+        Err(err) => return refusal(err),
+    };
+    let mut response = bytes.into_response();
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(format.media_type()));
+    headers.insert(
+        "cache-control",
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        "content-security-policy",
+        HeaderValue::from_static("default-src 'none'; sandbox"),
     );
     response
 }

@@ -51,6 +51,7 @@ pub fn router(app: AppState) -> Router {
         .route(graphiql::ASSETS, get(graphiql::asset))
         .route("/exports/{id}", get(exports::download))
         .route("/activity-exports/{token}", get(exports::activity))
+        .route("/files/{workspace}/{name}", get(exports::file))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))

@@ -110,15 +110,20 @@ pub(crate) async fn post(
     body: Body,
 ) -> Response {
     let media = Media::of(&headers);
-    let body = match read_body(&headers, media, body).await {
+    let content_type = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let essence = content_type.split(';').next().unwrap_or_default().trim();
+    if essence.eq_ignore_ascii_case("multipart/form-data") {
+        return multipart(&state, peer, &headers, media, &content_type, body).await;
+    }
+    let body = match read_body(&headers, media, body, super::MAX_BODY_BYTES).await {
         Ok(body) => body,
         Err(response) => return response,
     };
-    let is_json = headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    let is_json = essence.eq_ignore_ascii_case("application/json");
     if !is_json {
         return refusal(
             media,
@@ -147,6 +152,77 @@ pub(crate) async fn post(
         }
     };
     run(&state, peer, &headers, media, request, false).await
+}
+
+/// Room for the `operations` and `map` parts and the boundaries of a
+/// multipart request, beyond its files.
+const MULTIPART_OVERHEAD: usize = 64 << 10;
+
+/// A GraphQL multipart request (uploads). It must carry a header a
+/// cross-site form cannot send, so that no page can post one for a user.
+async fn multipart(
+    state: &HttpState,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: &HeaderMap,
+    media: Media,
+    content_type: &str,
+    body: Body,
+) -> Response {
+    let preflighted = ["apollo-require-preflight", "x-apollo-operation-name"]
+        .iter()
+        .any(|name| headers.get(*name).is_some_and(|v| !v.is_empty()));
+    if !preflighted {
+        return refusal(
+            media,
+            StatusCode::BAD_REQUEST,
+            "BAD_USER_INPUT",
+            "multipart requests must send the header apollo-require-preflight: true (or x-apollo-operation-name)",
+        );
+    }
+    let limit = state.app.config.upload_max_bytes;
+    let body = match read_body(
+        headers,
+        media,
+        body,
+        limit.saturating_add(MULTIPART_OVERHEAD),
+    )
+    .await
+    {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    // Each file within the limit; the whole body within it and the overhead.
+    let options = async_graphql::http::MultipartOptions::default().max_file_size(limit);
+    let request =
+        match async_graphql::http::receive_batch_body(Some(content_type), &body[..], options).await
+        {
+            Ok(async_graphql::BatchRequest::Single(request)) => request,
+            Ok(async_graphql::BatchRequest::Batch(_)) => {
+                return refusal(
+                    media,
+                    StatusCode::BAD_REQUEST,
+                    "BAD_USER_INPUT",
+                    "batched operations are not accepted; send one operation per request",
+                );
+            }
+            Err(async_graphql::ParseRequestError::PayloadTooLarge) => {
+                return refusal(
+                    media,
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "PAYLOAD_TOO_LARGE",
+                    &format!("an upload has at most {limit} bytes"),
+                );
+            }
+            Err(err) => {
+                return refusal(
+                    media,
+                    StatusCode::BAD_REQUEST,
+                    "BAD_USER_INPUT",
+                    &format!("not a GraphQL multipart request: {err}"),
+                );
+            }
+        };
+    run(state, peer, headers, media, request, false).await
 }
 
 pub(crate) async fn get(

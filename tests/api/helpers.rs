@@ -162,6 +162,7 @@ impl TestApp {
         config.bind_addr = "127.0.0.1:0".into();
         config.db_max_connections = 8;
         config.mail_dir = self.dir.join("mail");
+        config.storage.url = format!("file://{}", self.dir.join("files").display());
         // The suite signs up hundreds of accounts from one address.
         config.sign_up_limit_per_hour = u32::MAX;
         config.sign_in_limit_per_minute = u32::MAX;
@@ -491,5 +492,12 @@ pub fn assert_code(response: &Value, expected: &str) {
 /// A state to fill the field until the server is built.
 fn start_placeholder() -> atrium::AppState {
     let db = sea_orm::DatabaseConnection::default();
-    atrium::AppState::new(db, Config::new("sqlite::memory:", Secret::new(TEST_SECRET)))
+    let mut config = Config::new("sqlite::memory:", Secret::new(TEST_SECRET));
+    config.storage.url = format!(
+        "file://{}",
+        std::env::temp_dir()
+            .join("atrium-placeholder-files")
+            .display()
+    );
+    atrium::AppState::new(db, config).expect("the placeholder state")
 }

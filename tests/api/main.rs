@@ -22,6 +22,7 @@ mod hostile_edge;
 mod http_protocol;
 mod http_surface;
 mod idempotency;
+mod images;
 mod invitations;
 mod layers;
 mod live;

@@ -552,6 +552,12 @@ fn rows() -> Vec<Row> {
             [OK, OK, FORBIDDEN, FORBIDDEN, NOT_FOUND],
         ),
         row(
+            "workspace.update",
+            "upload a workspace image",
+            "mutation($ws: ID!, $file: Upload!) { setWorkspaceImage(workspaceId: $ws, kind: LOGO, file: $file) { logoUrl } }",
+            ADMINS,
+        ),
+        row(
             "workspace.set_mode",
             "switch the workspace's mode",
             "mutation($ws: ID!) { setWorkspaceMode(workspaceId: $ws, mode: TRADITIONAL) { mode } }",
@@ -687,6 +693,12 @@ fn rows() -> Vec<Row> {
 /// where an accepted subscription is one that reports no error within a
 /// second (it may also send its first event).
 async fn call(app: &TestApp, token: Option<&str>, query: &str, vars: Value) -> Value {
+    if query.contains("$file: Upload!") {
+        let png = crate::images::tiny_png();
+        return crate::images::multipart(app, token, query, vars, &png, true)
+            .await
+            .1;
+    }
     if !query.starts_with("subscription") {
         return app.gql(token, query, vars).await;
     }
