@@ -146,6 +146,9 @@ async fn seed(database: &str) -> (String, String) {
         )
     };
     db.execute_unprepared(&events).await.expect("events");
+    atrium::activity::rollup::rebuild(&db, &ws.id)
+        .await
+        .expect("rollup");
     let owner = &users[0].id;
     for p in 0..PROMPTS {
         db.execute_unprepared(&format!(

@@ -19,6 +19,7 @@ mod m20261206_000002_brand;
 mod m20261206_000003_retention;
 mod m20261206_000004_notifications;
 mod m20261206_000005_images;
+mod m20261206_000006_activity_daily;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000003_retention::Migration),
             Box::new(m20261206_000004_notifications::Migration),
             Box::new(m20261206_000005_images::Migration),
+            Box::new(m20261206_000006_activity_daily::Migration),
         ]
     }
 }

@@ -13,13 +13,22 @@ use super::{Capability, Membership};
 fn guarding(action: &str, _field: &str) -> Option<Capability> {
     match action {
         "workspace.navigation_changed" => Some(Capability::ReadNavigation),
+        // A prompt's title, description, tags and variables may be those of
+        // one still in draft, which only editors see.
+        "prompt.created" | "prompt.updated" | "prompt.draft_saved" => {
+            Some(Capability::ManagePrompts)
+        }
         _ => None,
     }
 }
 
 /// Every capability `guarding` names, one bit each.
 /// `ReadApiKeys` guards which key acted (`ActivityEvent.by.apiKey`).
-const GUARDS: [Capability; 2] = [Capability::ReadNavigation, Capability::ReadApiKeys];
+const GUARDS: [Capability; 3] = [
+    Capability::ReadNavigation,
+    Capability::ReadApiKeys,
+    Capability::ManagePrompts,
+];
 
 /// The guarding capabilities a reader lacks. Readers with the same
 /// redaction see the same `changes` of every event, so live payloads are

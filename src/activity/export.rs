@@ -60,6 +60,7 @@ pub struct LinkClaims {
     pub exp: i64,
     pub ws: String,
     pub format: ActivityExportFormat,
+    /// Microseconds since the epoch.
     pub from: Option<i64>,
     pub to: Option<i64>,
 }
@@ -211,16 +212,10 @@ pub fn stream(
     let mut condition = Condition::all()
         .add(activity_event::Column::WorkspaceId.eq(reader.workspace_id()))
         .add(Audience::of(reader).condition());
-    if let Some(from) = claims
-        .from
-        .and_then(|t| DateTime::<Utc>::from_timestamp(t, 0))
-    {
+    if let Some(from) = claims.from.and_then(DateTime::<Utc>::from_timestamp_micros) {
         condition = condition.add(activity_event::Column::CreatedAt.gte(from));
     }
-    if let Some(to) = claims
-        .to
-        .and_then(|t| DateTime::<Utc>::from_timestamp(t, 0))
-    {
+    if let Some(to) = claims.to.and_then(DateTime::<Utc>::from_timestamp_micros) {
         condition = condition.add(activity_event::Column::CreatedAt.lt(to));
     }
     let redaction = Redaction::for_reader(reader);
@@ -311,8 +306,8 @@ fn link(
         exp: now + LINK_TTL_SECS,
         ws: workspace_id.to_owned(),
         format,
-        from: from.map(|t| t.timestamp()),
-        to: to.map(|t| t.timestamp()),
+        from: from.map(|t| t.timestamp_micros()),
+        to: to.map(|t| t.timestamp_micros()),
     })
 }
 

@@ -4,6 +4,7 @@
 pub mod action;
 pub mod export;
 pub mod retention;
+pub mod rollup;
 pub mod service;
 
 use std::sync::Arc;

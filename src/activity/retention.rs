@@ -77,7 +77,14 @@ pub async fn purge_expired(db: &DatabaseConnection, now: DateTime<Utc>) -> AppRe
         .collect();
     let mut deleted = 0;
     for (workspace_id, days) in kept {
-        deleted += purge_one(db, &workspace_id, now - Duration::days(i64::from(days))).await?;
+        match purge_one(db, &workspace_id, now - Duration::days(i64::from(days))).await {
+            Ok(n) => deleted += n,
+            // Purged meanwhile by another server's job.
+            Err(AppError::NotFound(_)) => {}
+            Err(err) => {
+                tracing::warn!(error = %err, workspace_id, "deleting old activity failed");
+            }
+        }
     }
     Ok(deleted)
 }
@@ -111,6 +118,8 @@ async fn purge_one(
         .exec(&txn)
         .await?
         .rows_affected;
+    super::rollup::forget_before(&txn, workspace_id, &cutoff.format("%Y-%m-%d").to_string())
+        .await?;
     let mut row = found.into_active_model();
     row.activity_purged_seq = Set(newest);
     row.update(&txn).await?;

@@ -134,6 +134,13 @@ pub async fn record(
     }
     .insert(db)
     .await?;
+    super::rollup::count(
+        db,
+        &row.workspace_id,
+        row.actor_id.as_deref(),
+        row.created_at,
+    )
+    .await?;
     if db.get_database_backend() == DbBackend::Postgres {
         // Delivered to the listeners of every server on commit, never on
         // rollback.

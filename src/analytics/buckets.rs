@@ -28,6 +28,14 @@ fn next(bucket: Bucket, start: NaiveDate) -> NaiveDate {
 /// The first day of each bucket that meets `[from, to)`, in order, after
 /// checking the period.
 pub fn starts(bucket: Bucket, from: DateTime<Utc>, to: DateTime<Utc>) -> AppResult<Vec<NaiveDate>> {
+    for (field, at) in [("from", from), ("to", to)] {
+        if !(1970..=9999).contains(&at.year()) {
+            return Err(AppError::bad_input(
+                field,
+                "dates lie in the years 1970 to 9999",
+            ));
+        }
+    }
     if to <= from {
         return Err(AppError::bad_input("to", "to must be after from"));
     }

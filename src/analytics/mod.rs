@@ -142,7 +142,8 @@ impl WorkspaceAnalytics {
         self.series(&self.figures.member_count)
     }
 
-    /// The 10 current members who caused the most events in the period.
+    /// The 10 current members who caused the most events in the period;
+    /// empty for callers who may not read the member list.
     async fn top_members(&self, ctx: &Context<'_>) -> AppResult<Vec<MemberActivityCount>> {
         let models: Vec<member::Model> = self
             .figures

@@ -1,6 +1,7 @@
-//! The figures of a period, each from one indexed, grouped query: activity
-//! per day and actor, API calls from the key usage rollup, members by
-//! joining date, prompt fetches from their daily rollup.
+//! The figures of a period, each from one query over a daily rollup or an
+//! index: activity per day and actor (`activity_daily`), API calls (the key
+//! usage rollup), members by joining date, prompt fetches (their daily
+//! rollup). Periods count whole UTC days.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -35,29 +36,38 @@ fn get<T: sea_orm::TryGetable>(row: &QueryResult, column: &str) -> AppResult<T> 
     Ok(row.try_get::<T>("", column)?)
 }
 
-/// Events per UTC day and acting person, in `[from, to)`.
+/// Events per UTC day and acting person on the days `[from, to]` (from
+/// the daily rollup).
 async fn activity(
     db: &impl ConnectionTrait,
     workspace_id: &str,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
+    from: NaiveDate,
+    to: NaiveDate,
 ) -> AppResult<Vec<(NaiveDate, Option<String>, i64)>> {
     let rows = db
         .query_all_raw(statement(
             db.get_database_backend(),
-            "SELECT substr(created_at, 1, 10) AS day, actor_id, COUNT(*) AS n FROM activity_events
-             WHERE workspace_id = ? AND created_at >= ? AND created_at < ? GROUP BY 1, 2",
-            "SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, actor_id, COUNT(*) AS n
-             FROM activity_events WHERE workspace_id = $1 AND created_at >= $2 AND created_at < $3
-             GROUP BY 1, 2",
-            vec![workspace_id.into(), from.into(), to.into()],
+            "SELECT day, actor_id, events FROM activity_daily
+             WHERE workspace_id = ? AND day >= ? AND day <= ?",
+            "SELECT day, actor_id, events FROM activity_daily
+             WHERE workspace_id = $1 AND day >= $2 AND day <= $3",
+            vec![
+                workspace_id.into(),
+                from.format("%Y-%m-%d").to_string().into(),
+                to.format("%Y-%m-%d").to_string().into(),
+            ],
         ))
         .await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         let day: String = get(&row, "day")?;
+        let actor: String = get(&row, "actor_id")?;
         if let Some(day) = day_of(&day) {
-            out.push((day, get(&row, "actor_id")?, get(&row, "n")?));
+            out.push((
+                day,
+                (!actor.is_empty()).then_some(actor),
+                get(&row, "events")?,
+            ));
         }
     }
     Ok(out)
@@ -156,7 +166,8 @@ pub async fn figures(
     let mut events = vec![0i64; starts.len()];
     let mut actors: Vec<HashSet<String>> = vec![HashSet::new(); starts.len()];
     let mut per_actor: BTreeMap<String, i64> = BTreeMap::new();
-    for (day, actor, n) in activity(db, workspace_id, from, to).await? {
+    let last_day = (to - chrono::Duration::nanoseconds(1)).date_naive();
+    for (day, actor, n) in activity(db, workspace_id, from.date_naive(), last_day).await? {
         let Some(i) = slot(day) else { continue };
         events[i] += n;
         if let Some(actor) = actor {
@@ -166,7 +177,6 @@ pub async fn figures(
     }
 
     let mut api = vec![0i64; starts.len()];
-    let last_day = (to - chrono::Duration::nanoseconds(1)).date_naive();
     for (day, n) in api_calls(db, workspace_id, from.date_naive(), last_day).await? {
         if let Some(i) = slot(day) {
             api[i] += n;
@@ -188,6 +198,10 @@ pub async fn figures(
         })
         .collect();
 
+    // Members are shown only to those who may read the member list.
+    if !viewer.allows(Capability::ReadMembers) {
+        per_actor.clear();
+    }
     let mut ranked: Vec<(String, i64)> = per_actor.into_iter().collect();
     ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     let mut top_members = Vec::new();

@@ -222,6 +222,19 @@ async fn multipart(
                 );
             }
         };
+    let operation_bytes = request.query.len()
+        + serde_json::to_string(&request.variables).map_or(usize::MAX, |v| v.len());
+    if operation_bytes > super::MAX_BODY_BYTES {
+        return refusal(
+            media,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PAYLOAD_TOO_LARGE",
+            &format!(
+                "the operation of a multipart request has at most {} bytes, like a JSON body",
+                super::MAX_BODY_BYTES
+            ),
+        );
+    }
     run(state, peer, headers, media, request, false).await
 }
 

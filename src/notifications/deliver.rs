@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Datelike, Duration, Utc};
 use entity::enums::MemberStatus;
 use entity::{activity_event, digest_mark, member, user, workspace};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
     EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
@@ -141,13 +142,17 @@ pub async fn instant(db: &DatabaseConnection, settled: DateTime<Utc>) -> AppResu
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("the instant cursor is missing")))?;
-    let events = activity_event::Entity::find()
+    let mut events = activity_event::Entity::find()
         .filter(activity_event::Column::Seq.gt(cursor.seq))
-        .filter(activity_event::Column::CreatedAt.lt(settled))
         .order_by_asc(activity_event::Column::Seq)
         .limit(BATCH)
         .all(&txn)
         .await?;
+    // Stop at the first event too young to be sure no older seq is still
+    // to commit; the next pass starts there.
+    if let Some(young) = events.iter().position(|e| e.created_at >= settled) {
+        events.truncate(young);
+    }
     let Some(last) = events.last().map(|e| e.seq) else {
         txn.commit().await?;
         return Ok(0);
@@ -284,9 +289,23 @@ async fn digest_one(
         .limit(DIGEST_MAX)
         .all(&txn)
         .await?;
-    let last_seq = events
-        .last()
-        .map_or_else(|| mark.as_ref().map_or(0, |m| m.last_seq), |e| e.seq);
+    let last_seq = match (events.last(), &mark) {
+        (Some(event), _) => event.seq,
+        (None, Some(mark)) => mark.last_seq,
+        // A quiet first period: the mark starts at the log's end before
+        // `start`, so the next digest does not reach back into history.
+        (None, None) => {
+            let newest: Option<Option<i64>> = activity_event::Entity::find()
+                .select_only()
+                .expr(Expr::col(activity_event::Column::Seq).max())
+                .filter(activity_event::Column::WorkspaceId.eq(&ws.id))
+                .filter(activity_event::Column::CreatedAt.lt(start))
+                .into_tuple()
+                .one(&txn)
+                .await?;
+            newest.flatten().unwrap_or(0)
+        }
+    };
     let listener = listeners(&txn, ws, Some(&member.id)).await?.pop();
     let heard: Vec<&activity_event::Model> = match &listener {
         Some(listener) => events

@@ -152,7 +152,9 @@ pub async fn set_defaults(
     let mut changes = Changes::default();
     for (category, mode) in &wanted {
         let old = resolve(&Choices::new(), &before, *category);
-        changes = changes.field(category.name(), json!(old.name()), json!(mode.name()));
+        if old != *mode {
+            changes = changes.field(category.name(), json!(old.name()), json!(mode.name()));
+        }
     }
     if !wanted.is_empty() {
         notification_default::Entity::insert_many(wanted.iter().map(|(category, mode)| {

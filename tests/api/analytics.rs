@@ -60,6 +60,8 @@ async fn figures_match_what_was_counted_by_hand() {
         for (user, at) in [(&team.owner, "2026-01-01T00:00:00+00:00"), (&team.admin, "2026-03-05T00:00:00+00:00"), (&team.member, "2026-03-20T00:00:00+00:00"), (&team.viewer, "2026-05-01T00:00:00+00:00")] {
             app.query_strings(&format!("UPDATE members SET joined_at = '{at}' WHERE workspace_id = '{ws}' AND user_id = '{}'", user.id)).await;
         }
+        // The events were moved by hand: count their days again.
+        atrium::activity::rollup::rebuild(&app.state.db, &ws).await.unwrap();
         app.query_strings(&format!("INSERT INTO api_key_usage (api_key_id, day, requests) VALUES ('{key}', '2026-03-02', 5), ('{key}', '2026-04-01', 2), ('{key}', '2026-04-02', 9)")).await;
         app.query_strings(&format!("INSERT INTO prompt_fetches (prompt_id, day, workspace_id, fetches) VALUES ('{prompt}', '2026-03-02T00:00:00+00:00', '{ws}', 7), ('{prompt}', '2026-05-02T00:00:00+00:00', '{ws}', 100)")).await;
 
@@ -103,6 +105,22 @@ async fn figures_match_what_was_counted_by_hand() {
         }
         let outsider = app.gql(Some(&team.outsider.token), ANALYTICS, period("DAY")).await;
         assert_code(&outsider, "NOT_FOUND");
+
+        // Events are counted as they are recorded: today's in the outsider's
+        // own workspace match its feed.
+        let own = json!(team.outsider.personal_workspace);
+        app.create_workroom(&team.outsider, &team.outsider.personal_workspace, "Today").await;
+        let today = chrono::Utc::now().date_naive().and_hms_opt(0, 0, 0).unwrap().and_utc();
+        let figures = app
+            .data(Some(&team.outsider.token), ANALYTICS, json!({ "ws": own, "from": today, "to": today + chrono::Duration::days(1) }))
+            .await;
+        let feed = app
+            .data(Some(&team.outsider.token), "query($ws: ID!) { workspace(id: $ws) { activity(first: 100) { nodes { id } } } }", json!({ "ws": own }))
+            .await;
+        let logged = feed["workspace"]["activity"]["nodes"].as_array().unwrap().len() as i64;
+        assert!(logged >= 2);
+        assert_eq!(figures["workspace"]["analytics"]["events"][0]["count"], logged);
+        assert_eq!(figures["workspace"]["analytics"]["activeMembers"][0]["count"], 1);
     })
     .await;
 }
