@@ -2,12 +2,10 @@
 //! NDJSON file of the events the caller may see, streamed in pages so that
 //! memory stays bounded whatever the log's size.
 
-use std::collections::HashMap;
-
 use async_graphql::{Context, Enum, ID, Object};
 use axum::body::Bytes;
 use chrono::{DateTime, Utc};
-use entity::{activity_event, api_key, user};
+use entity::{activity_event, api_key};
 use futures_util::Stream;
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -161,21 +159,7 @@ async fn page(
         .limit(PAGE)
         .all(db)
         .await?;
-    let ids: Vec<String> = events.iter().filter_map(|e| e.actor_id.clone()).collect();
-    let names: HashMap<String, String> = if ids.is_empty() {
-        HashMap::new()
-    } else {
-        user::Entity::find()
-            .select_only()
-            .column(user::Column::Id)
-            .column(user::Column::Name)
-            .filter(user::Column::Id.is_in(ids))
-            .into_tuple::<(String, String)>()
-            .all(db)
-            .await?
-            .into_iter()
-            .collect()
-    };
+    let names = super::service::actor_names(db, &events).await?;
     Ok(events
         .into_iter()
         .map(|e| {

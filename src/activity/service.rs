@@ -154,6 +154,28 @@ pub async fn record(
     Ok(row)
 }
 
+/// The names of the people who caused these events, by user id, in one
+/// statement.
+pub async fn actor_names(
+    db: &impl ConnectionTrait,
+    events: &[activity_event::Model],
+) -> AppResult<std::collections::HashMap<String, String>> {
+    let ids: Vec<String> = events.iter().filter_map(|e| e.actor_id.clone()).collect();
+    if ids.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    Ok(user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .column(user::Column::Name)
+        .filter(user::Column::Id.is_in(ids))
+        .into_tuple::<(String, String)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect())
+}
+
 pub fn cursor(event: &activity_event::Model) -> String {
     event.seq.to_string()
 }

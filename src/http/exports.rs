@@ -62,17 +62,25 @@ pub async fn download(
         Err(err) => return refusal(err),
     };
     let (media, extension) = render::media(export.format);
-    let disposition = format!("attachment; filename=\"export-{}.{extension}\"", export.id);
-    let mut response = export.content.into_response();
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static(media));
-    if let Ok(value) = HeaderValue::from_str(&disposition) {
-        headers.insert(CONTENT_DISPOSITION, value);
-    }
-    headers.insert(
+    let mut response = attachment(
+        export.content.into_response(),
+        media,
+        &format!("export-{}.{extension}", export.id),
+    );
+    response.headers_mut().insert(
         "content-security-policy",
         HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; sandbox"),
     );
+    response
+}
+
+/// A private download: its type, its file name, never sniffed or cached.
+fn attachment(mut response: Response, media: &'static str, filename: &str) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(media));
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+        headers.insert(CONTENT_DISPOSITION, value);
+    }
     headers.insert(
         "x-content-type-options",
         HeaderValue::from_static("nosniff"),
@@ -100,25 +108,11 @@ pub async fn activity(State(state): State<HttpState>, Path(token): Path<String>)
     let (media, extension) = claims.format.media();
     let body =
         axum::body::Body::from_stream(export::stream(state.app.db.clone(), &reader, &claims));
-    let mut response = body.into_response();
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static(media));
-    let disposition = format!(
-        "attachment; filename=\"activity-{}.{extension}\"",
-        reader.workspace.slug
-    );
-    if let Ok(value) = HeaderValue::from_str(&disposition) {
-        headers.insert(CONTENT_DISPOSITION, value);
-    }
-    headers.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        "cache-control",
-        HeaderValue::from_static("private, no-store"),
-    );
-    response
+    attachment(
+        body.into_response(),
+        media,
+        &format!("activity-{}.{extension}", reader.workspace.slug),
+    )
 }
 
 /// `GET /files/{workspace}/{name}`: a stored workspace image, public under

@@ -113,26 +113,6 @@ fn line(event: &activity_event::Model, names: &HashMap<String, String>) -> Strin
     )
 }
 
-async fn names(
-    db: &impl ConnectionTrait,
-    events: &[activity_event::Model],
-) -> AppResult<HashMap<String, String>> {
-    let ids: Vec<String> = events.iter().filter_map(|e| e.actor_id.clone()).collect();
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    Ok(user::Entity::find()
-        .select_only()
-        .column(user::Column::Id)
-        .column(user::Column::Name)
-        .filter(user::Column::Id.is_in(ids))
-        .into_tuple::<(String, String)>()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect())
-}
-
 /// Mails INSTANT notifications of the events logged since the last pass
 /// (and before `settled`). Returns how many e-mails were queued.
 pub async fn instant(db: &DatabaseConnection, settled: DateTime<Utc>) -> AppResult<usize> {
@@ -157,7 +137,7 @@ pub async fn instant(db: &DatabaseConnection, settled: DateTime<Utc>) -> AppResu
         txn.commit().await?;
         return Ok(0);
     };
-    let names = names(&txn, &events).await?;
+    let names = crate::activity::service::actor_names(&txn, &events).await?;
     let mut audiences: HashMap<String, (workspace::Model, Choices, Vec<Listener>)> = HashMap::new();
     let mut sent = 0;
     for event in &events {
@@ -352,7 +332,7 @@ async fn digest_one(
     let mut queued = false;
     if let (Some(listener), false) = (&listener, heard.is_empty()) {
         let owned: Vec<activity_event::Model> = heard.iter().map(|e| (*e).clone()).collect();
-        let names = names(&txn, &owned).await?;
+        let names = crate::activity::service::actor_names(&txn, &owned).await?;
         let lines: Vec<String> = owned.iter().map(|e| line(e, &names)).collect();
         let subject = format!(
             "{}: your {} digest ({} events)",

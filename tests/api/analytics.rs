@@ -124,3 +124,35 @@ async fn figures_match_what_was_counted_by_hand() {
     })
     .await;
 }
+
+/// Without MEMBERS VIEW the top members stay empty; dates outside 1970 to
+/// 9999 are refused.
+#[tokio::test]
+async fn top_members_need_the_member_list_and_dates_are_bounded() {
+    each_backend(async |app| {
+        let team = app.team().await;
+        let ws = json!(team.workspace);
+        let key = app
+            .data(
+                Some(&team.owner.token),
+                "mutation($ws: ID!) { createApiKey(input: {workspaceId: $ws, name: \"Stats\", scopes: [{area: GENERAL, access: VIEW}]}) { secret } }",
+                json!({ "ws": ws }),
+            )
+            .await["createApiKey"]["secret"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let today = chrono::Utc::now().date_naive().and_hms_opt(0, 0, 0).unwrap().and_utc();
+        let period = json!({ "ws": ws, "from": today, "to": today + chrono::Duration::days(1) });
+        let owner = app.data(Some(&team.owner.token), ANALYTICS, period.clone()).await;
+        assert!(!owner["workspace"]["analytics"]["topMembers"].as_array().unwrap().is_empty());
+        let stats = app.data(Some(&key), ANALYTICS, period).await;
+        assert_eq!(stats["workspace"]["analytics"]["topMembers"], json!([]));
+        assert!(stats["workspace"]["analytics"]["events"][0]["count"].as_i64().unwrap() > 0);
+        let early = app
+            .gql(Some(&team.owner.token), ANALYTICS, json!({ "ws": ws, "from": "1969-12-31T00:00:00Z", "to": "1970-01-02T00:00:00Z" }))
+            .await;
+        assert_code(&early, "BAD_USER_INPUT");
+    })
+    .await;
+}

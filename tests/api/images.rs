@@ -301,3 +301,17 @@ async fn images_live_in_an_s3_compatible_store_too() {
     )
     .await;
 }
+
+/// The operation of a multipart request is held to the JSON body's 1 MiB.
+#[tokio::test]
+async fn a_multipart_operation_larger_than_a_json_body_is_refused() {
+    each_backend(async |app| {
+        let team = app.team().await;
+        let query = "mutation($ws: ID!, $file: Upload!, $pad: String) { setWorkspaceImage(workspaceId: $ws, kind: LOGO, file: $file) { logoUrl } }";
+        let vars = json!({ "ws": team.workspace, "pad": "x".repeat(1_100_000) });
+        let (status, answer) = multipart(&app, Some(&team.owner.token), query, vars, &tiny_png(), true).await;
+        assert_eq!(status, 413, "{answer}");
+        assert_code(&answer, "PAYLOAD_TOO_LARGE");
+    })
+    .await;
+}

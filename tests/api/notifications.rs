@@ -215,3 +215,37 @@ async fn the_digest_command_sends_what_is_due() {
     })
     .await;
 }
+
+/// A first digest with nothing in its period marks the log's end, so the
+/// next one does not reach back into older history.
+#[tokio::test]
+async fn a_quiet_first_digest_does_not_send_history_later() {
+    each_backend(async |app| {
+        let team = app.team().await;
+        let set = match app.backend {
+            Backend::Sqlite => "created_at = strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now', '-5 days')",
+            Backend::Postgres(_) => "created_at = now() - interval '5 days'",
+        };
+        app.query_strings(&format!(
+            "UPDATE activity_events SET {set} WHERE workspace_id = '{}'",
+            team.workspace
+        ))
+        .await;
+        let db = &app.state.db;
+        let now = Utc::now();
+        atrium::notifications::deliver::digests(db, now)
+            .await
+            .unwrap();
+        atrium::notifications::deliver::digests(db, now + Duration::days(1))
+            .await
+            .unwrap();
+        let admin = app
+            .query_strings(&format!(
+                "SELECT subject FROM mail_outbox WHERE recipient = '{}' AND subject LIKE '%daily%'",
+                team.admin.email
+            ))
+            .await;
+        assert!(admin.is_empty(), "{admin:?}");
+    })
+    .await;
+}

@@ -503,3 +503,20 @@ async fn the_owner_alone_switches_the_mode_and_type_is_set_at_creation_or_update
     })
     .await;
 }
+
+/// The feed shows that a prompt was made or drafted to everyone in
+/// PROJECTS, but its title and variables only to those who may edit prompts.
+#[tokio::test]
+async fn prompt_event_changes_show_only_to_prompt_editors() {
+    each_backend(async |app| {
+        let team = app.team().await;
+        create(&app, &team.member, &team.workspace, "secret-plan", "About {{launch}}").await;
+        let feed = "query($ws: ID!) { workspace(id: $ws) { activity(filter: {actions: [\"prompt.created\"]}) { nodes { action changes } } } }";
+        let seen = app.data(Some(&team.admin.token), feed, json!({ "ws": team.workspace })).await;
+        assert_eq!(seen["workspace"]["activity"]["nodes"][0]["changes"]["name"]["after"], "secret-plan");
+        let seen = app.data(Some(&team.viewer.token), feed, json!({ "ws": team.workspace })).await;
+        assert_eq!(seen["workspace"]["activity"]["nodes"][0]["action"], "prompt.created");
+        assert_eq!(seen["workspace"]["activity"]["nodes"][0]["changes"], Value::Null);
+    })
+    .await;
+}
