@@ -34,7 +34,9 @@ fn uuid() -> String {
 
 /// The owner's id and the workspace's, seeding them first when missing.
 async fn seed(database: &str) -> (String, String) {
-    let db = atrium::db::connect(database, 4).await.expect("database");
+    let db = atrium::db::connect(database, 4, atrium::config::DEFAULT_SQLITE_CACHE_MIB)
+        .await
+        .expect("database");
     atrium::db::migrate(&db).await.expect("migrations");
     if let Some(found) = workspace::Entity::find()
         .all(&db)

@@ -48,7 +48,9 @@ fn uuid() -> String {
 /// The bench reader's id and the ids of its workspaces, seeding the data set
 /// first when the database does not hold it yet.
 async fn seed(database: &str) -> (String, Vec<String>) {
-    let db = atrium::db::connect(database, 4).await.expect("database");
+    let db = atrium::db::connect(database, 4, atrium::config::DEFAULT_SQLITE_CACHE_MIB)
+        .await
+        .expect("database");
     atrium::db::migrate(&db).await.expect("migrations");
     let found = user::Entity::find()
         .all(&db)

@@ -17,12 +17,16 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(15);
 /// Rows a SQLite connection's thread may hand over before its reader takes
 /// them.
 const SQLITE_ROW_CHANNEL: usize = 1024;
-/// Page cache per SQLite connection.
-const SQLITE_CACHE_KIB: u64 = 64 << 10;
 /// How much of the database file SQLite reads through memory mapping.
 const SQLITE_MMAP_BYTES: u64 = 256 << 20;
 
-pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
+/// A pool of at most `max_connections`; on SQLite each keeps a page cache
+/// of `sqlite_cache_mib`.
+pub async fn connect(
+    url: &str,
+    max_connections: u32,
+    sqlite_cache_mib: u32,
+) -> Result<DatabaseConnection, DbErr> {
     if url.starts_with("sqlite:") {
         let dir = crate::config::data_dir(url);
         if !url.contains(":memory:") {
@@ -38,7 +42,7 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
         // thread switches).
         .test_before_acquire_if_idle_for(PING_IF_IDLE_FOR)
         .sqlx_logging(false)
-        .map_sqlx_sqlite_opts(|o| {
+        .map_sqlx_sqlite_opts(move |o| {
             o.busy_timeout(SQLITE_BUSY_TIMEOUT)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
@@ -46,7 +50,10 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
                 // Rows stream from each connection's thread without waiting
                 // for the reader after every 50.
                 .row_buffer_size(SQLITE_ROW_CHANNEL)
-                .pragma("cache_size", format!("-{}", SQLITE_CACHE_KIB))
+                .pragma(
+                    "cache_size",
+                    format!("-{}", u64::from(sqlite_cache_mib) << 10),
+                )
                 .pragma("mmap_size", SQLITE_MMAP_BYTES.to_string())
                 .pragma("temp_store", "memory")
         })

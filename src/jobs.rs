@@ -79,11 +79,12 @@ pub fn spawn(state: &AppState) -> anyhow::Result<()> {
         }
     });
     let db = state.db.clone();
+    let storage = state.storage.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(PURGE_EVERY);
         loop {
             tick.tick().await;
-            match workspaces::service::purge_expired(&db).await {
+            match workspaces::service::purge_expired(&db, &storage).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(purged = n, "purged deleted workspaces"),
                 Err(err) => tracing::warn!(error = %err, "purging deleted workspaces failed"),

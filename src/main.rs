@@ -46,20 +46,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::from_args(cli.config)?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Migrate => {
-            let db = atrium::db::connect(&config.database_url, 1).await?;
+            let db = atrium::db::connect(&config.database_url, 1, config.sqlite_cache_mib).await?;
             atrium::db::migrate(&db).await?;
             tracing::info!("migrations applied");
         }
         Command::Purge => {
-            let db = atrium::db::connect(&config.database_url, 1).await?;
+            let db = atrium::db::connect(&config.database_url, 1, config.sqlite_cache_mib).await?;
             atrium::db::migrate(&db).await?;
-            let purged = atrium::workspaces::service::purge_expired(&db).await?;
+            let storage = atrium::storage::Storage::open(&config.storage)?;
+            let purged = atrium::workspaces::service::purge_expired(&db, &storage).await?;
             let deleted =
                 atrium::activity::retention::purge_expired(&db, chrono::Utc::now()).await?;
             tracing::info!(purged, deleted, "purge finished");
         }
         Command::Digest => {
-            let db = atrium::db::connect(&config.database_url, 1).await?;
+            let db = atrium::db::connect(&config.database_url, 1, config.sqlite_cache_mib).await?;
             atrium::db::migrate(&db).await?;
             let sent = atrium::notifications::deliver::digests(&db, chrono::Utc::now()).await?;
             tracing::info!(sent, "digests sent");

@@ -38,7 +38,12 @@ pub struct Server {
 
 impl Server {
     pub async fn build(mut config: Config) -> anyhow::Result<Self> {
-        let db = crate::db::connect(&config.database_url, config.db_max_connections).await?;
+        let db = crate::db::connect(
+            &config.database_url,
+            config.db_max_connections,
+            config.sqlite_cache_mib,
+        )
+        .await?;
         crate::db::migrate(&db).await?;
         let listener = TcpListener::bind(&config.bind_addr).await?;
         let addr = listener.local_addr()?;

@@ -1,11 +1,13 @@
 //! Where uploaded files live, by `STORAGE_URL`: a directory (`file://…`) or
 //! an S3-compatible bucket (`s3://bucket/prefix`), both through
-//! `object_store`. Files are written once under unguessable names and read
-//! back by the server, which serves them publicly.
+//! `object_store`. Files are written once under unguessable names, read
+//! back by the server, which serves them publicly, and deleted when they are
+//! replaced or their workspace is purged.
 
 use std::sync::Arc;
 
 use axum::body::Bytes;
+use futures_util::TryStreamExt;
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as StorePath;
@@ -89,5 +91,27 @@ impl Storage {
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(err) => Err(AppError::internal(err)),
         }
+    }
+
+    /// Deletes a file; one that is already gone is no error.
+    pub async fn delete(&self, key: &str) -> AppResult<()> {
+        match self.store.delete(&self.path(key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(err) => Err(AppError::internal(err)),
+        }
+    }
+
+    /// Deletes every file under `folder/`; returns how many went.
+    pub async fn delete_folder(&self, folder: &str) -> AppResult<usize> {
+        let folder = self.path(folder);
+        let mut files = self.store.list(Some(&folder));
+        let mut deleted = 0;
+        while let Some(file) = files.try_next().await.map_err(AppError::internal)? {
+            match self.store.delete(&file.location).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => deleted += 1,
+                Err(err) => return Err(AppError::internal(err)),
+            }
+        }
+        Ok(deleted)
     }
 }

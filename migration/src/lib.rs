@@ -20,6 +20,7 @@ mod m20261206_000003_retention;
 mod m20261206_000004_notifications;
 mod m20261206_000005_images;
 mod m20261206_000006_activity_daily;
+mod m20261207_000001_search_words;
 
 pub struct Migrator;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000004_notifications::Migration),
             Box::new(m20261206_000005_images::Migration),
             Box::new(m20261206_000006_activity_daily::Migration),
+            Box::new(m20261207_000001_search_words::Migration),
         ]
     }
 }

@@ -1,9 +1,10 @@
 //! The figures of a period, each from one query over a daily rollup or an
-//! index: activity per day and actor (`activity_daily`), API calls (the key
-//! usage rollup), members by joining date, prompt fetches (their daily
-//! rollup). Periods count whole UTC days.
+//! index: events and active people per bucket and events per person, summed
+//! by the database from `activity_daily`; API calls (the key usage rollup);
+//! members by joining date; prompt fetches (their daily rollup). Periods
+//! count whole UTC days.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{member, prompt};
@@ -36,21 +37,80 @@ fn get<T: sea_orm::TryGetable>(row: &QueryResult, column: &str) -> AppResult<T> 
     Ok(row.try_get::<T>("", column)?)
 }
 
-/// Events per UTC day and acting person on the days `[from, to]` (from
-/// the daily rollup).
+/// The SQL for the first day of a bucket, from a `day` column (`YYYY-MM-DD`).
+fn bucket_of_day(backend: DbBackend, bucket: Bucket) -> &'static str {
+    match (bucket, backend) {
+        (Bucket::Day, _) => "day",
+        (Bucket::Week, DbBackend::Postgres) => {
+            "to_char(date_trunc('week', CAST(day AS date)), 'YYYY-MM-DD')"
+        }
+        (Bucket::Week, _) => {
+            "date(day, '-' || ((CAST(strftime('%w', day) AS INTEGER) + 6) % 7) || ' days')"
+        }
+        (Bucket::Month, _) => "substr(day, 1, 7) || '-01'",
+    }
+}
+
+/// Events and distinct acting people per bucket on the days `[from, to]`,
+/// summed from the daily rollup by the database.
 async fn activity(
+    db: &impl ConnectionTrait,
+    workspace_id: &str,
+    bucket: Bucket,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> AppResult<Vec<(NaiveDate, i64, i64)>> {
+    let backend = db.get_database_backend();
+    let key = bucket_of_day(backend, bucket);
+    let placeholders = match backend {
+        DbBackend::Postgres => ["$1", "$2", "$3"],
+        _ => ["?", "?", "?"],
+    };
+    let sql = format!(
+        "SELECT {key} AS bucket, CAST(SUM(events) AS BIGINT) AS n,
+            COUNT(DISTINCT NULLIF(actor_id, '')) AS actors
+         FROM activity_daily
+         WHERE workspace_id = {} AND day >= {} AND day <= {}
+         GROUP BY 1",
+        placeholders[0], placeholders[1], placeholders[2]
+    );
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [
+                workspace_id.into(),
+                from.format("%Y-%m-%d").to_string().into(),
+                to.format("%Y-%m-%d").to_string().into(),
+            ],
+        ))
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let start: String = get(&row, "bucket")?;
+        if let Some(start) = day_of(&start) {
+            out.push((start, get(&row, "n")?, get(&row, "actors")?));
+        }
+    }
+    Ok(out)
+}
+
+/// Events per acting person on the days `[from, to]`, most first.
+async fn per_actor(
     db: &impl ConnectionTrait,
     workspace_id: &str,
     from: NaiveDate,
     to: NaiveDate,
-) -> AppResult<Vec<(NaiveDate, Option<String>, i64)>> {
+) -> AppResult<Vec<(String, i64)>> {
     let rows = db
         .query_all_raw(statement(
             db.get_database_backend(),
-            "SELECT day, actor_id, events FROM activity_daily
-             WHERE workspace_id = ? AND day >= ? AND day <= ?",
-            "SELECT day, actor_id, events FROM activity_daily
-             WHERE workspace_id = $1 AND day >= $2 AND day <= $3",
+            "SELECT actor_id, CAST(SUM(events) AS BIGINT) AS n FROM activity_daily
+             WHERE workspace_id = ? AND day >= ? AND day <= ? AND actor_id <> ''
+             GROUP BY actor_id ORDER BY n DESC, actor_id",
+            "SELECT actor_id, CAST(SUM(events) AS BIGINT) AS n FROM activity_daily
+             WHERE workspace_id = $1 AND day >= $2 AND day <= $3 AND actor_id <> ''
+             GROUP BY actor_id ORDER BY n DESC, actor_id",
             vec![
                 workspace_id.into(),
                 from.format("%Y-%m-%d").to_string().into(),
@@ -60,15 +120,7 @@ async fn activity(
         .await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
-        let day: String = get(&row, "day")?;
-        let actor: String = get(&row, "actor_id")?;
-        if let Some(day) = day_of(&day) {
-            out.push((
-                day,
-                (!actor.is_empty()).then_some(actor),
-                get(&row, "events")?,
-            ));
-        }
+        out.push((get(&row, "actor_id")?, get(&row, "n")?));
     }
     Ok(out)
 }
@@ -164,20 +216,18 @@ pub async fn figures(
     let slot = |day: NaiveDate| index.get(&start_of(bucket, day)).copied();
 
     let mut events = vec![0i64; starts.len()];
-    let mut actors: Vec<HashSet<String>> = vec![HashSet::new(); starts.len()];
-    let mut per_actor: BTreeMap<String, i64> = BTreeMap::new();
+    let mut active_members = vec![0i64; starts.len()];
+    let first_day = from.date_naive();
     let last_day = (to - chrono::Duration::nanoseconds(1)).date_naive();
-    for (day, actor, n) in activity(db, workspace_id, from.date_naive(), last_day).await? {
-        let Some(i) = slot(day) else { continue };
-        events[i] += n;
-        if let Some(actor) = actor {
-            *per_actor.entry(actor.clone()).or_default() += n;
-            actors[i].insert(actor);
+    for (start, n, actors) in activity(db, workspace_id, bucket, first_day, last_day).await? {
+        if let Some(i) = index.get(&start).copied() {
+            events[i] = n;
+            active_members[i] = actors;
         }
     }
 
     let mut api = vec![0i64; starts.len()];
-    for (day, n) in api_calls(db, workspace_id, from.date_naive(), last_day).await? {
+    for (day, n) in api_calls(db, workspace_id, first_day, last_day).await? {
         if let Some(i) = slot(day) {
             api[i] += n;
         }
@@ -198,25 +248,23 @@ pub async fn figures(
         })
         .collect();
 
-    // Members are shown only to those who may read the member list.
-    if !viewer.allows(Capability::ReadMembers) {
-        per_actor.clear();
-    }
-    let mut ranked: Vec<(String, i64)> = per_actor.into_iter().collect();
-    ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    // Members are shown only to those who may read the member list; the
+    // top ones among today's members.
     let mut top_members = Vec::new();
-    for (user_id, n) in ranked {
-        if top_members.len() == TOP {
-            break;
-        }
-        if let Some(found) = members.iter().find(|m| m.user_id == user_id) {
-            top_members.push((found.clone(), n));
+    if viewer.allows(Capability::ReadMembers) {
+        for (user_id, n) in per_actor(db, workspace_id, first_day, last_day).await? {
+            if top_members.len() == TOP {
+                break;
+            }
+            if let Some(found) = members.iter().find(|m| m.user_id == user_id) {
+                top_members.push((found.clone(), n));
+            }
         }
     }
 
     // Prompts are shown only to those who may read them.
     let top_prompts = if viewer.allows(Capability::ReadPrompts) {
-        top_prompts(db, workspace_id, midnight(from.date_naive()), to).await?
+        top_prompts(db, workspace_id, midnight(first_day), to).await?
     } else {
         Vec::new()
     };
@@ -224,7 +272,7 @@ pub async fn figures(
     Ok(Figures {
         starts: starts.into_iter().map(midnight).collect(),
         events,
-        active_members: actors.into_iter().map(|s| s.len() as i64).collect(),
+        active_members,
         api_calls: api,
         member_count,
         top_members,

@@ -33,6 +33,8 @@ pub const DEFAULT_OPERATION_NAMES: usize = 200;
 
 /// Database connections per server by default.
 pub const DEFAULT_DB_CONNECTIONS: u32 = 10;
+/// Default page cache of each SQLite connection, in MiB.
+pub const DEFAULT_SQLITE_CACHE_MIB: u32 = 64;
 
 /// A value that must not show up in logs.
 #[derive(Clone)]
@@ -143,6 +145,10 @@ pub struct ConfigArgs {
     /// thread of its own).
     #[arg(long, env = "DB_MAX_CONNECTIONS", default_value_t = DEFAULT_DB_CONNECTIONS, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub db_max_connections: u32,
+    /// Page cache of each SQLite connection, in MiB (what a connection keeps
+    /// of the database file in memory beyond the mapped part).
+    #[arg(long, env = "SQLITE_CACHE_MIB", default_value_t = DEFAULT_SQLITE_CACHE_MIB, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub sqlite_cache_mib: u32,
     /// Distinct operation names that get a label of their own in the request
     /// latency histogram; later names count as `other`.
     #[arg(long, env = "METRICS_OPERATION_NAMES", default_value_t = DEFAULT_OPERATION_NAMES)]
@@ -199,6 +205,8 @@ pub struct Config {
     pub refresh_reuse_grace: Duration,
     /// Largest connection pool.
     pub db_max_connections: u32,
+    /// Page cache of each SQLite connection, in MiB.
+    pub sqlite_cache_mib: u32,
     /// Time a WebSocket client has to send `connection_init`.
     pub ws_init_timeout: Duration,
     /// Time a WebSocket client has to take a message the server sends;
@@ -270,6 +278,7 @@ impl Config {
             refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
             refresh_reuse_grace: Duration::from_secs(10),
             db_max_connections: DEFAULT_DB_CONNECTIONS,
+            sqlite_cache_mib: DEFAULT_SQLITE_CACHE_MIB,
             ws_init_timeout: Duration::from_secs(10),
             ws_send_timeout: Duration::from_secs(30),
             feed_capacity: FEED_CAPACITY,
@@ -359,6 +368,7 @@ impl Config {
         config.metrics_operation_names = args.metrics_operation_names;
         config.rate_limit_per_minute = args.rate_limit_per_minute;
         config.db_max_connections = args.db_max_connections;
+        config.sqlite_cache_mib = args.sqlite_cache_mib;
         config.workspace_rate_limit_per_minute = args.workspace_rate_limit_per_minute;
         config.prompt_render_max_bytes = args.prompt_render_max_bytes;
         config.upload_max_bytes = args.upload_max_bytes;

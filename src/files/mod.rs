@@ -96,17 +96,40 @@ pub async fn set_image(
         sniffed.format.extension()
     );
     state.storage.put(&key, bytes).await?;
+    match replace_image(state, viewer, kind, &key, &sniffed).await {
+        Ok((viewer, replaced)) => {
+            if let Some(replaced) = replaced {
+                forget(state, &replaced).await;
+            }
+            Ok(viewer)
+        }
+        Err(err) => {
+            forget(state, &key).await;
+            Err(err)
+        }
+    }
+}
 
+/// Points the workspace at its new image in one transaction; returns the
+/// key of the image it replaced.
+async fn replace_image(
+    state: &AppState,
+    viewer: &Membership,
+    kind: ImageKind,
+    key: &str,
+    sniffed: &image::Sniffed,
+) -> AppResult<(Membership, Option<String>)> {
     let txn = begin_write(&state.db).await?;
     let mut viewer =
         crate::access::load::locked(&txn, viewer.workspace_id(), &viewer.principal).await?;
     viewer.require(Capability::UpdateWorkspace)?;
-    let before = url(state, kind.current(&viewer.workspace));
+    let replaced = kind.current(&viewer.workspace).cloned();
     let mut row = viewer.workspace.clone().into_active_model();
+    let key = Some(key.to_owned());
     match kind {
-        ImageKind::Logo => row.logo_file = Set(Some(key.clone())),
-        ImageKind::Avatar => row.avatar_file = Set(Some(key.clone())),
-        ImageKind::Banner => row.banner_file = Set(Some(key.clone())),
+        ImageKind::Logo => row.logo_file = Set(key.clone()),
+        ImageKind::Avatar => row.avatar_file = Set(key.clone()),
+        ImageKind::Banner => row.banner_file = Set(key.clone()),
     }
     viewer.workspace = row.update(&txn).await?;
     let id = viewer.workspace_id().to_owned();
@@ -114,7 +137,11 @@ pub async fn set_image(
         &txn,
         NewEvent::by(&viewer, Action::WorkspaceImageChanged, &id).with(
             Changes::default()
-                .field(kind.field(), json!(before), json!(url(state, Some(&key))))
+                .field(
+                    kind.field(),
+                    json!(url(state, replaced.as_ref())),
+                    json!(url(state, key.as_ref())),
+                )
                 .created("width", sniffed.width)
                 .created("height", sniffed.height)
                 .created("contentType", sniffed.format.media_type()),
@@ -122,7 +149,15 @@ pub async fn set_image(
     )
     .await?;
     txn.commit().await?;
-    Ok(viewer)
+    Ok((viewer, replaced))
+}
+
+/// Deletes a file no row points at any more. The change it followed has
+/// landed (or failed) either way, so a failure is logged, not returned.
+async fn forget(state: &AppState, key: &str) {
+    if let Err(err) = state.storage.delete(key).await {
+        tracing::warn!(error = %err, key, "deleting a replaced file failed");
+    }
 }
 
 #[derive(Default)]

@@ -20,6 +20,7 @@ use crate::db::begin_write;
 use crate::error::{AppError, AppResult};
 use crate::members;
 use crate::state::AppState;
+use crate::storage::Storage;
 use crate::text;
 use crate::tokens::{new_id, random_token};
 
@@ -432,8 +433,10 @@ pub async fn restore(
 }
 
 /// Permanently deletes the workspaces whose grace period is over, with all
-/// their rows. Returns how many went.
-pub async fn purge_expired(db: &DatabaseConnection) -> AppResult<u64> {
+/// their rows and files. The files go first: a workspace whose files could
+/// not all be deleted keeps its rows and is tried again by the next purge.
+/// Returns how many went.
+pub async fn purge_expired(db: &DatabaseConnection, storage: &Storage) -> AppResult<u64> {
     let due: Vec<String> = workspace::Entity::find()
         .filter(workspace::Column::PurgeAfter.lte(Utc::now()))
         .select_only()
@@ -443,6 +446,10 @@ pub async fn purge_expired(db: &DatabaseConnection) -> AppResult<u64> {
         .await?;
     let mut purged = 0;
     for id in due {
+        if let Err(err) = storage.delete_folder(&id).await {
+            tracing::warn!(workspace = %id, error = %err, "deleting a purged workspace's files failed");
+            continue;
+        }
         let txn = begin_write(db).await?;
         let gone = workspace::Entity::delete_many()
             .filter(workspace::Column::Id.eq(&id))

@@ -5,6 +5,7 @@ use futures_util::StreamExt;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
+use crate::process::Process;
 use entity::enums::Role;
 
 const EXPORT: &str = "mutation($ws: ID!, $f: ActivityExportFormat!, $from: DateTime, $to: DateTime) { exportActivity(workspaceId: $ws, format: $f, from: $from, to: $to) }";
@@ -152,6 +153,14 @@ async fn links_work_without_authorization_and_show_what_the_reader_may_see() {
     .await;
 }
 
+/// How much the server's heap may have grown when the first bytes of an
+/// export of some 50 MiB leave: a page of events and the allocator's
+/// arenas, not the file.
+const START_GROWTH_MAX_KIB: u64 = 32 << 10;
+/// How much higher the heap may stand in the second half of the file than
+/// in the first: memory does not rise with what was sent.
+const LATER_GROWTH_MAX_KIB: u64 = 16 << 10;
+
 #[tokio::test]
 async fn two_hundred_thousand_events_stream_in_pages() {
     each_backend(async |app| {
@@ -191,6 +200,59 @@ async fn two_hundred_thousand_events_stream_in_pages() {
         assert!(events > 200_000);
         assert_eq!(lines, events + 1, "the header and every event");
         assert!(chunks >= 200, "one or more chunks per page of 1,000: {chunks} chunks of {bytes} bytes");
+
+        // The same export from the server as a process of its own: its heap
+        // holds pages, not the file, and does not rise as the file goes out.
+        // (SQLite's page cache, which fills up to its size with what is read
+        // from the log, is made small.)
+        let server = Process::start(&[
+            ("DATABASE_URL", app.database_url.clone()),
+            ("SQLITE_CACHE_MIB", "2".into()),
+        ]);
+        let client = reqwest::Client::new();
+        let answer: Value = client
+            .post(format!("http://{}/graphql", server.addr))
+            .bearer_auth(&team.owner.token)
+            .json(&json!({ "query": EXPORT, "variables": { "ws": ws, "f": "NDJSON" } }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let link = answer["data"]["exportActivity"].as_str().unwrap();
+        let path = &link[link.find("/activity-exports/").unwrap()..];
+        let before = server.rss_anon_kib();
+        let response = client.get(format!("http://{}{path}", server.addr)).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        // Resident heap sampled as the file arrives: at its first bytes, and
+        // the highest in each half of it.
+        let mut samples = Vec::new();
+        let mut bytes = 0;
+        let mut stream = response.bytes_stream();
+        while let Some(chunk) = stream.next().await {
+            bytes += chunk.unwrap().len();
+            samples.push((bytes, server.rss_anon_kib()));
+        }
+        assert!(bytes > 30 << 20, "{bytes} bytes");
+        let at_start = samples[0].1.saturating_sub(before);
+        let half = |first: bool| {
+            samples
+                .iter()
+                .filter(|(at, _)| (*at <= bytes / 2) == first)
+                .map(|(_, kib)| *kib)
+                .max()
+                .unwrap()
+        };
+        let (first_half, second_half) = (half(true), half(false));
+        assert!(
+            at_start < START_GROWTH_MAX_KIB,
+            "the heap grew by {at_start} KiB before the first bytes of {bytes}: the file was built first"
+        );
+        assert!(
+            second_half <= first_half + LATER_GROWTH_MAX_KIB,
+            "the heap rose from {first_half} KiB to {second_half} KiB in the second half of {bytes} bytes"
+        );
     })
     .await;
 }

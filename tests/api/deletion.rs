@@ -68,10 +68,10 @@ async fn purge_removes_everything_of_a_workspace_past_its_grace() {
         app.data(Some(&team.owner.token), DELETE, json!({ "ws": ws, "name": "Team Space" })).await;
 
         // Within the grace period nothing is purged.
-        assert_eq!(atrium::workspaces::service::purge_expired(&app.state.db).await.unwrap(), 0);
+        assert_eq!(atrium::workspaces::service::purge_expired(&app.state.db, &app.state.storage).await.unwrap(), 0);
         let other = app.sign_up("Bystander").await;
         app.state.db.execute_unprepared("UPDATE workspaces SET purge_after = deleted_at WHERE deleted_at IS NOT NULL").await.unwrap();
-        assert_eq!(atrium::workspaces::service::purge_expired(&app.state.db).await.unwrap(), 1);
+        assert_eq!(atrium::workspaces::service::purge_expired(&app.state.db, &app.state.storage).await.unwrap(), 1);
 
         for (table, column) in [
             ("workspaces", "id"),

@@ -3,6 +3,7 @@
 //! refused, sizes bounded; on a directory and on an S3-compatible store.
 
 use base64::Engine;
+use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
@@ -93,9 +94,16 @@ pub async fn multipart(
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-async fn round_trip(app: &TestApp) {
+async fn status_of(app: &TestApp, url: &str) -> u16 {
+    app.http().get(url).send().await.unwrap().status().as_u16()
+}
+
+/// Uploads, serves and replaces each kind of image; returns the team and
+/// the addresses of the images the workspace holds at the end.
+async fn round_trip(app: &TestApp) -> (Team, Vec<String>) {
     let team = app.team().await;
     let ws = team.workspace.as_str();
+    let mut urls = Vec::new();
     for (kind, field, bytes, media) in [
         ("LOGO", "logoUrl", decode(PNG), "image/png"),
         ("AVATAR", "avatarUrl", decode(JPEG), "image/jpeg"),
@@ -118,6 +126,7 @@ async fn round_trip(app: &TestApp) {
         );
         assert_eq!(served.headers()["x-content-type-options"], "nosniff");
         assert_eq!(served.bytes().await.unwrap().as_ref(), &bytes[..]);
+        urls.push(url.clone());
         // An unguessable name: a guess next to it is 404.
         let guess = format!("{}0.png", &url[..url.len() - 68]);
         assert_eq!(
@@ -149,6 +158,14 @@ async fn round_trip(app: &TestApp) {
     // Dimensions are read from the file and recorded.
     let (_, answer) = upload(app, &team.owner.token, ws, "LOGO", &png_of(640, 480), true).await;
     assert_eq!(code(&answer), None, "{answer}");
+    // The replaced logo is deleted from the store; the new one is served.
+    let logo = answer["data"]["setWorkspaceImage"]["logoUrl"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(status_of(app, &urls[0]).await, 404, "{}", urls[0]);
+    assert_eq!(status_of(app, &logo).await, 200, "{logo}");
+    urls[0] = logo;
     let feed = app
         .data(Some(&team.owner.token), "query($ws: ID!) { workspace(id: $ws) { activity(filter: {actions: [\"workspace.image_changed\"]}, first: 1) { nodes { changes } } } }", json!({ "ws": ws }))
         .await;
@@ -191,11 +208,44 @@ async fn round_trip(app: &TestApp) {
     let (status, answer) = upload(app, &team.owner.token, ws, "LOGO", &decode(PNG), false).await;
     assert_eq!(status, 400);
     assert_code(&answer, "BAD_USER_INPUT");
+    for url in &urls {
+        assert_eq!(status_of(app, url).await, 200, "{url}");
+    }
+    (team, urls)
+}
+
+/// Deletes the team's workspace, ends its grace period and purges it: its
+/// images are gone with its rows.
+async fn purge(app: &TestApp, team: &Team, urls: &[String]) {
+    app.data(
+        Some(&team.owner.token),
+        "mutation($ws: ID!) { deleteWorkspace(id: $ws, confirmName: \"Team Space\") { deletedAt } }",
+        json!({ "ws": team.workspace }),
+    )
+    .await;
+    app.state
+        .db
+        .execute_unprepared(
+            "UPDATE workspaces SET purge_after = deleted_at WHERE deleted_at IS NOT NULL",
+        )
+        .await
+        .unwrap();
+    let purged = atrium::workspaces::service::purge_expired(&app.state.db, &app.state.storage)
+        .await
+        .unwrap();
+    assert_eq!(purged, 1);
+    for url in urls {
+        assert_eq!(status_of(app, url).await, 404, "{url}");
+    }
 }
 
 #[tokio::test]
 async fn each_kind_is_stored_and_served_and_what_is_not_an_image_is_refused() {
-    each_backend(async |app| round_trip(&app).await).await;
+    each_backend(async |app| {
+        let (team, urls) = round_trip(&app).await;
+        purge(&app, &team, &urls).await;
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -282,21 +332,26 @@ async fn images_live_in_an_s3_compatible_store_too() {
             c.storage.s3_secret_access_key = Some(atrium::config::Secret::new("testing"));
         },
         async |app| {
-            round_trip(&app).await;
-            // The objects are in the bucket, under the prefix.
-            let listing = reqwest::get(format!(
-                "{}/atrium-files?list-type=2&prefix=workspaces/",
-                server.1
-            ))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-            assert!(
-                listing.matches("<Key>workspaces/").count() >= 4,
-                "{listing}"
-            );
+            let (team, urls) = round_trip(&app).await;
+            // The objects are in the bucket, under the prefix: the three
+            // images held, not the replaced one.
+            let folder = format!("workspaces/{}/", team.workspace);
+            let listing = async || {
+                reqwest::get(format!(
+                    "{}/atrium-files?list-type=2&prefix={folder}",
+                    server.1
+                ))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+            };
+            let before = listing().await;
+            assert_eq!(before.matches("<Key>").count(), 3, "{before}");
+            purge(&app, &team, &urls).await;
+            let after = listing().await;
+            assert_eq!(after.matches("<Key>").count(), 0, "{after}");
         },
     )
     .await;

@@ -90,6 +90,17 @@ impl Process {
         lines
     }
 
+    /// Its resident anonymous memory (heap and stacks, not mapped files),
+    /// in KiB, from `/proc/<pid>/status`.
+    pub fn rss_anon_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("RssAnon:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("RssAnon in /proc/<pid>/status")
+    }
+
     /// Stops it as an operator would (SIGTERM), so that it flushes.
     pub fn stop(mut self) {
         let _ = Command::new("kill")

@@ -415,6 +415,54 @@ async fn search_finds_by_words_tags_category_collection_and_status_and_pages() {
     .await;
 }
 
+/// Both engines split text into the same words: letters and digits, split
+/// on everything else, case folded, accents kept.
+#[tokio::test]
+async fn search_splits_words_alike_on_both_engines() {
+    each_backend(async |app| {
+        let team = app.team().await;
+        let owner = &team.owner;
+        let ws = team.workspace.as_str();
+        for (name, title, description, tags) in [
+            ("cafe", "Café CRÈME", "Write to jane.doe@acme.com", json!(["well-known"])),
+            ("site", "Landing copy", "For https://docs.example.io/start?x=1", json!(["snake_case"])),
+            ("plain", "Cafe menu", "c++ and 🚀rocket v1.4", json!([])),
+        ] {
+            app.data(
+                Some(&owner.token),
+                CREATE,
+                json!({ "ws": ws, "name": name, "title": title, "body": "Text", "d": description, "tags": tags }),
+            )
+            .await;
+        }
+        let search = "query($ws: ID!, $s: PromptSearch) { workspace(id: $ws) { prompts(search: $s) { nodes { name } } } }";
+        for (text, expected) in [
+            ("café", vec!["cafe"]),
+            ("CAFÉ crème", vec!["cafe"]),
+            ("cafe", vec!["plain"]),
+            ("jane", vec!["cafe"]),
+            ("acme com", vec!["cafe"]),
+            ("jane.doe@acme.com", vec!["cafe"]),
+            ("known", vec!["cafe"]),
+            ("well-known", vec!["cafe"]),
+            ("docs example", vec!["site"]),
+            ("io start", vec!["site"]),
+            ("https", vec!["site"]),
+            ("case", vec!["site"]),
+            ("snake", vec!["site"]),
+            ("rocket", vec!["plain"]),
+            ("c", vec!["cafe", "plain", "site"]),
+            ("v1 4", vec!["plain"]),
+            ("mail", vec![]),
+        ] {
+            let data = app.data(Some(&owner.token), search, json!({ "ws": ws, "s": { "text": text } })).await;
+            let names: Vec<&str> = data["workspace"]["prompts"]["nodes"].as_array().unwrap().iter().map(|n| n["name"].as_str().unwrap()).collect();
+            assert_eq!(names, expected, "{text}");
+        }
+    })
+    .await;
+}
+
 /// Two publications of one draft: one version, the other refused. Many
 /// creations of one name: one prompt.
 #[tokio::test]
