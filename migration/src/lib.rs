@@ -21,6 +21,7 @@ mod m20261206_000004_notifications;
 mod m20261206_000005_images;
 mod m20261206_000006_activity_daily;
 mod m20261207_000001_search_words;
+mod m20261207_000002_credit_floor;
 
 pub struct Migrator;
 
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000005_images::Migration),
             Box::new(m20261206_000006_activity_daily::Migration),
             Box::new(m20261207_000001_search_words::Migration),
+            Box::new(m20261207_000002_credit_floor::Migration),
         ]
     }
 }

@@ -15,7 +15,7 @@ use crate::workrooms::Workroom;
 #[Object]
 impl Export {
     /// Unique across every type.
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         ID(self.model.id.clone())
     }
 

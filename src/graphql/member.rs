@@ -27,26 +27,27 @@ impl Member {
     }
 
     /// Its own monthly credit cap (calendar months in UTC); null when it has
-    /// none, or for readers without BILLING VIEW who are not this member.
+    /// none. For the member itself and readers with BILLING VIEW; FORBIDDEN
+    /// for others.
     async fn monthly_credit_limit(&self, ctx: &Context<'_>) -> AppResult<Option<i64>> {
         let viewer = ctx.membership(&self.model.workspace_id).await?;
         Ok(
             service::credit_limit::figures(ctx.db(), &viewer, &self.model)
                 .await?
-                .and_then(|(limit, _)| limit),
+                .0,
         )
     }
 
     /// Credits its runs took this calendar month (UTC): what finished runs
-    /// used and what running ones hold; null for readers without BILLING
-    /// VIEW who are not this member.
+    /// used and what running ones hold. For the member itself and readers
+    /// with BILLING VIEW; FORBIDDEN for others.
     async fn credits_used_this_month(&self, ctx: &Context<'_>) -> AppResult<Option<i64>> {
         let viewer = ctx.membership(&self.model.workspace_id).await?;
-        Ok(
+        Ok(Some(
             service::credit_limit::figures(ctx.db(), &viewer, &self.model)
                 .await?
-                .map(|(_, used)| used),
-        )
+                .1,
+        ))
     }
 
     /// The built-in role (a custom role's base role for its holders).

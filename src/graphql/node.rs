@@ -6,15 +6,20 @@
 use std::sync::Arc;
 
 use async_graphql::{Context, ID, Interface, Object};
-use entity::{activity_event, invitation, member};
+use entity::{activity_event, agent, export, invitation, member, prompt};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::access::{Capability, Redaction};
 use crate::activity::ActivityEvent;
+use crate::agents::Agent;
 use crate::context::{ContextExt, id_arg};
 use crate::error::{AppError, AppResult};
+use crate::exports::Export;
 use crate::invitations::Invitation;
 use crate::members::Member;
+use crate::prompts::Prompt;
+use crate::runs::AgentRun;
+use crate::tasks::Task;
 use crate::workrooms::Workroom;
 use crate::workspaces::Workspace;
 
@@ -27,6 +32,11 @@ pub enum Node {
     Member(Member),
     Invitation(Invitation),
     ActivityEvent(ActivityEvent),
+    Agent(Agent),
+    AgentRun(AgentRun),
+    Task(Task),
+    Export(Export),
+    Prompt(Prompt),
 }
 
 #[derive(Default)]
@@ -40,7 +50,7 @@ impl NodeQuery {
         &self,
         ctx: &Context<'_>,
         #[graphql(
-            desc = "The id of any object implementing `Node`: a Workspace, Workroom, Member, Invitation or ActivityEvent."
+            desc = "The id of any object implementing `Node`: a Workspace, Workroom, Member, Invitation, ActivityEvent, Agent, AgentRun, Task, Export or Prompt."
         )]
         id: ID,
     ) -> AppResult<Option<Node>> {
@@ -106,6 +116,40 @@ async fn find(ctx: &Context<'_>, id: &str) -> AppResult<Option<Node>> {
             .pop()
             .map(|event| ActivityEvent::new(Arc::new(event), redaction));
         return Ok(event.map(Node::ActivityEvent));
+    }
+    find_work(ctx, id).await
+}
+
+/// The objects of the work and the library: agents, runs, tasks, exports,
+/// prompts, each seen as its own lookups see it.
+async fn find_work(ctx: &Context<'_>, id: &str) -> AppResult<Option<Node>> {
+    let db = ctx.db();
+    if let Some(model) = agent::Entity::find_by_id(id).one(db).await? {
+        let viewer = ctx.membership(&model.workspace_id).await?;
+        viewer.require(Capability::ReadAgents)?;
+        return Ok(Some(Node::Agent(Agent(model))));
+    }
+    let as_id = ID(id.to_owned());
+    match crate::runs::service::find_visible(ctx, &as_id).await {
+        Ok(run) => return Ok(Some(Node::AgentRun(run))),
+        Err(AppError::NotFound("run")) => {}
+        Err(err) => return Err(err),
+    }
+    match crate::tasks::service::find_visible(ctx, &as_id).await {
+        Ok(task) => return Ok(Some(Node::Task(task))),
+        Err(AppError::NotFound("task")) => {}
+        Err(err) => return Err(err),
+    }
+    if let Some(model) = export::Entity::find_by_id(id).one(db).await? {
+        let viewer = ctx.membership(&model.workspace_id).await?;
+        viewer.require_in_workroom(Capability::ReadWorkroom, &model.workroom_id)?;
+        return Ok(Some(Node::Export(Export { model, viewer })));
+    }
+    if let Some(model) = prompt::Entity::find_by_id(id).one(db).await? {
+        let viewer = ctx.membership(&model.workspace_id).await?;
+        viewer.require(Capability::ReadPrompts)?;
+        let model = crate::prompts::service::find(db, &viewer, &model.id).await?;
+        return Ok(Some(Node::Prompt(Prompt { model, viewer })));
     }
     Ok(None)
 }

@@ -133,30 +133,42 @@ pub async fn clear(
     Ok(true)
 }
 
-/// The workspace's own key for `provider`, opened for a run; None when it
-/// has none, or it cannot be opened (the server's `SECRETS_KEY` changed).
+/// The key a run is to use.
+pub enum RunKey {
+    /// The workspace has no key of its own for the provider: the server's.
+    Server,
+    /// The workspace's own key.
+    Own(Secret),
+    /// The workspace has a key this server cannot open (no `SECRETS_KEY`,
+    /// or another one than it was sealed with): the run fails rather than
+    /// spend on the server's key.
+    Unusable,
+}
+
+/// The workspace's own key for `provider`, opened for a run.
 pub async fn open_for_run(
     state: &AppState,
     workspace_id: &str,
     provider: &str,
-) -> AppResult<Option<Secret>> {
+) -> AppResult<RunKey> {
     let Some(row) = find(&state.db, workspace_id).await? else {
-        return Ok(None);
+        return Ok(RunKey::Server);
     };
     if row.provider != provider {
-        return Ok(None);
+        return Ok(RunKey::Server);
     }
-    let Some(sealer) = &state.sealer else {
-        return Ok(None);
-    };
-    match sealer.open(&row.sealed, workspace_id) {
-        Some(key) => Ok(Some(Secret::new(key))),
+    let opened = state
+        .sealer
+        .as_ref()
+        .and_then(|sealer| sealer.open(&row.sealed, workspace_id));
+    match opened {
+        Some(key) => Ok(RunKey::Own(Secret::new(key))),
         None => {
             tracing::warn!(
                 workspace = workspace_id,
-                "a provider key could not be opened with this SECRETS_KEY"
+                "a provider key could not be opened with this server's SECRETS_KEY"
             );
-            Ok(None)
+            Ok(RunKey::Unusable)
         }
     }
 }

@@ -135,8 +135,9 @@ async fn claim(state: &AppState, me: &str) -> AppResult<Option<agent_run::Model>
     Ok(Some(run))
 }
 
-/// What the model is asked: the agent's version the run was started with.
-async fn prompt(state: &AppState, run: &agent_run::Model) -> AppResult<Prompt> {
+/// What the model is asked: the agent's version the run was started with;
+/// Err with the reason when it cannot be asked.
+async fn prompt(state: &AppState, run: &agent_run::Model) -> AppResult<Result<Prompt, String>> {
     let mut prompt = Prompt {
         agent_name: None,
         instructions: None,
@@ -145,8 +146,16 @@ async fn prompt(state: &AppState, run: &agent_run::Model) -> AppResult<Prompt> {
         api_key: None,
     };
     if state.config.work.provider == ProviderKind::Openai {
-        prompt.api_key =
-            crate::provider_keys::service::open_for_run(state, &run.workspace_id, "openai").await?;
+        use crate::provider_keys::service::{RunKey, open_for_run};
+        match open_for_run(state, &run.workspace_id, "openai").await? {
+            RunKey::Server => {}
+            RunKey::Own(key) => prompt.api_key = Some(key),
+            RunKey::Unusable => {
+                return Ok(Err(
+                    "the workspace's provider key cannot be opened on this server (its SECRETS_KEY is not the one the key was set with); set the key again".into(),
+                ));
+            }
+        }
     }
     if let (Some(agent_id), Some(version)) = (&run.agent_id, run.agent_version) {
         if let Some(agent) = agent::Entity::find_by_id(agent_id).one(&state.db).await? {
@@ -160,13 +169,17 @@ async fn prompt(state: &AppState, run: &agent_run::Model) -> AppResult<Prompt> {
             prompt.style_memory = v.style_memory;
         }
     }
-    Ok(prompt)
+    Ok(Ok(prompt))
 }
 
 /// Streams the reply into the run's events until it ends, is cancelled,
 /// or spends its reservation.
 async fn execute(state: &AppState, me: &str, run: agent_run::Model) -> AppResult<()> {
-    let mut chunks = state.provider.stream(prompt(state, &run).await?);
+    let prompt = match prompt(state, &run).await? {
+        Ok(prompt) => prompt,
+        Err(why) => return end(state, me, &run.id, &run.workspace_id, Ending::Failed(why)).await,
+    };
+    let mut chunks = state.provider.stream(prompt);
     let mut output = run.output.clone();
     let mut used = run.credits_used;
     let mut renew = tokio::time::interval(state.config.work.run_lease / 3);

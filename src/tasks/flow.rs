@@ -173,7 +173,24 @@ pub async fn advance(
                     if strict {
                         return Err(err);
                     }
+                    // Nobody waits on this change: the task's watchers hear
+                    // why its step did not start, and `startTask` retries it.
                     tracing::warn!(task = %task.id, error = %err, "a task's next run could not start");
+                    activity::service::record(
+                        txn,
+                        NewEvent::by(by, Action::TaskUpdated, &task.id)
+                            .in_workroom(&task.workroom_id)
+                            .with(Changes::default().field(
+                                "step",
+                                Value::Null,
+                                serde_json::json!({
+                                    "id": step.id,
+                                    "status": "PENDING",
+                                    "error": err.code(),
+                                }),
+                            )),
+                    )
+                    .await?;
                 }
             }
         }

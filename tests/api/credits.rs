@@ -1,6 +1,7 @@
 //! The credit pool: a ledger that always sums, reservations that never
 //! overdraw under concurrency, and members' monthly caps.
 
+use sea_orm::ConnectionTrait;
 use serde_json::json;
 
 use crate::helpers::*;
@@ -106,30 +107,40 @@ async fn a_members_monthly_cap_refuses_runs_the_pool_could_pay_for() {
         assert_eq!(code(&admin_run), None, "{admin_run}");
 
         // The member sees its own figures; another member does not.
-        let seen_by = |token: String| {
-            let app = &app;
-            let ws = team.workspace.clone();
-            async move {
-                app.data(
-                    Some(&token),
-                    "query($ws: ID!) { workspace(id: $ws) { members { nodes { user { name } monthlyCreditLimit creditsUsedThisMonth } } } }",
-                    json!({ "ws": ws }),
-                )
-                .await["workspace"]["members"]["nodes"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .find(|m| m["user"]["name"] == "Member")
-                    .cloned()
-                    .unwrap()
-            }
-        };
-        let own = seen_by(team.member.token.clone()).await;
+        let own = app
+            .data(
+                Some(&team.member.token),
+                "query($ws: ID!) { workspace(id: $ws) { viewerMember { id monthlyCreditLimit creditsUsedThisMonth } } }",
+                json!({ "ws": team.workspace }),
+            )
+            .await["workspace"]["viewerMember"]
+            .clone();
+        // An admin (BILLING VIEW) sees everyone's.
+        let listed = app
+            .data(
+                Some(&team.admin.token),
+                "query($ws: ID!) { workspace(id: $ws) { members { nodes { id monthlyCreditLimit } } } }",
+                json!({ "ws": team.workspace }),
+            )
+            .await;
+        let row = listed["workspace"]["members"]["nodes"].as_array().unwrap().iter().find(|m| m["id"] == own["id"]).cloned().unwrap();
+        assert_eq!(row["monthlyCreditLimit"], 10);
         assert_eq!(own["monthlyCreditLimit"], 10);
         assert!(own["creditsUsedThisMonth"].as_i64().unwrap() >= 1);
-        let by_viewer = seen_by(team.viewer.token.clone()).await;
-        assert_eq!(by_viewer["monthlyCreditLimit"], json!(null));
-        assert_eq!(by_viewer["creditsUsedThisMonth"], json!(null));
+        // Another member without BILLING VIEW is refused those two fields,
+        // and only those.
+        let by_viewer = app
+            .gql(
+                Some(&team.viewer.token),
+                "query($m: ID!) { node(id: $m) { ... on Member { user { name } monthlyCreditLimit creditsUsedThisMonth } } }",
+                json!({ "m": own["id"] }),
+            )
+            .await;
+        let errors = by_viewer["errors"].as_array().unwrap();
+        assert_eq!(errors.len(), 2, "{by_viewer}");
+        assert!(errors.iter().all(|e| e["extensions"]["code"] == "FORBIDDEN"), "{by_viewer}");
+        assert_eq!(by_viewer["data"]["node"]["user"]["name"], "Member");
+        assert_eq!(by_viewer["data"]["node"]["monthlyCreditLimit"], json!(null));
 
         // Lifting the cap lets the run start.
         app.data(Some(&team.admin.token), set, json!({ "m": member_id["id"], "n": null })).await;
@@ -217,6 +228,86 @@ async fn a_retried_grant_with_the_same_idempotency_key_adds_credits_once() {
         let pool = app.data(Some(&team.owner.token), POOL, json!({ "ws": team.workspace })).await["workspace"]["credits"].clone();
         assert_eq!(pool["balance"], 70);
         assert_eq!(pool["entries"]["nodes"].as_array().unwrap().len(), 1);
+    })
+    .await;
+}
+
+/// The database itself keeps the pool and each run's spending within their
+/// bounds, whatever writes to it.
+#[tokio::test]
+async fn the_database_refuses_a_pool_below_zero_or_a_run_past_its_reservation() {
+    each_backend(async |app| {
+        let (team, room) = funded(&app, 100).await;
+        let run = app
+            .data(
+                Some(&team.member.token),
+                START,
+                json!({ "wr": room, "input": "a", "max": 10 }),
+            )
+            .await["startRun"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        wait_for_status(&app, &team.member.token, &run, &["SUCCEEDED"]).await;
+        let ws = &team.workspace;
+        for refused in [
+            format!(
+                "UPDATE workspaces SET credit_balance = -1, credits_reserved = 0 WHERE id = '{ws}'"
+            ),
+            format!("UPDATE workspaces SET credits_reserved = -1 WHERE id = '{ws}'"),
+            format!(
+                "UPDATE workspaces SET credits_reserved = credit_balance + 1 WHERE id = '{ws}'"
+            ),
+            format!("UPDATE agent_runs SET credits_used = credits_reserved + 1 WHERE id = '{run}'"),
+            format!("UPDATE agent_runs SET credits_used = -1 WHERE id = '{run}'"),
+        ] {
+            let outcome = app.state.db.execute_unprepared(&refused).await;
+            assert!(outcome.is_err(), "{refused} was let through");
+        }
+        let pool = app
+            .data(Some(&team.owner.token), POOL, json!({ "ws": ws }))
+            .await;
+        assert_eq!(pool["workspace"]["credits"]["reserved"], 0);
+        assert!(pool["workspace"]["credits"]["balance"].as_i64().unwrap() >= 90);
+        // Within bounds, the same columns still change.
+        app.state
+            .db
+            .execute_unprepared(&format!(
+                "UPDATE workspaces SET credits_reserved = credit_balance WHERE id = '{ws}'"
+            ))
+            .await
+            .unwrap();
+    })
+    .await;
+}
+
+/// A personal key acts as its owner: its runs count against the owner's
+/// monthly cap, and the owner's own runs count against the key's.
+#[tokio::test]
+async fn a_personal_keys_runs_count_against_its_owners_cap() {
+    each_backend(async |app| {
+        let (team, room) = funded(&app, 1000).await;
+        let member = app
+            .data(Some(&team.member.token), "query($ws: ID!) { workspace(id: $ws) { viewerMember { id } } }", json!({ "ws": team.workspace }))
+            .await["workspace"]["viewerMember"]["id"]
+            .clone();
+        let set = "mutation($m: ID!, $n: Int) { setMemberCreditLimit(memberId: $m, monthlyLimit: $n) { monthlyCreditLimit } }";
+        app.data(Some(&team.admin.token), set, json!({ "m": member, "n": 10 })).await;
+        let personal = app
+            .data(Some(&team.member.token), "mutation { createApiKey(input: {name: \"Mine\", scopes: [{area: PROJECTS, access: FULL}]}) { secret } }", json!({}))
+            .await["createApiKey"]["secret"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let by_key = app.gql(Some(&personal), START, json!({ "wr": room, "input": "a", "max": 8 })).await;
+        assert_eq!(code(&by_key), None, "{by_key}");
+        for token in [&team.member.token, &personal] {
+            let over = app.gql(Some(token), START, json!({ "wr": room, "input": "b", "max": 5 })).await;
+            assert_code(&over, "INSUFFICIENT_CREDITS");
+        }
+        // Others are not held by the member's cap.
+        let by_admin = app.gql(Some(&team.admin.token), START, json!({ "wr": room, "input": "c", "max": 5 })).await;
+        assert_eq!(code(&by_admin), None, "{by_admin}");
     })
     .await;
 }

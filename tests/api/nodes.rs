@@ -109,3 +109,64 @@ async fn pages_carry_relay_edges_and_page_info() {
     })
     .await;
 }
+
+/// Agents, runs, tasks, exports and prompts are nodes too, each seen as
+/// its own lookup sees it.
+#[tokio::test]
+async fn node_finds_work_and_library_objects() {
+    each_backend(async |app| {
+        let (team, room) = crate::runs::funded(&app, 1000).await;
+        let owner = Some(team.owner.token.as_str());
+        let agent = app
+            .data(owner, "mutation($ws: ID!) { createAgent(input: {workspaceId: $ws, name: \"Aurora\", instructions: \"Polish.\"}) { id } }", json!({ "ws": team.workspace }))
+            .await["createAgent"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let run = app
+            .data(owner, "mutation($wr: ID!, $a: ID) { startRun(input: {workroomId: $wr, agentId: $a, input: \"hello\"}) { id } }", json!({ "wr": room, "a": agent }))
+            .await["startRun"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        crate::runs::wait_for_status(&app, &team.owner.token, &run, &["SUCCEEDED"]).await;
+        let task = app
+            .data(owner, "mutation($wr: ID!) { createTask(input: {workroomId: $wr, title: \"Note\"}) { id } }", json!({ "wr": room }))
+            .await["createTask"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let export = app
+            .data(owner, "mutation($wr: ID!, $run: ID) { requestExport(input: {workroomId: $wr, runId: $run}) { id } }", json!({ "wr": room, "run": run }))
+            .await["requestExport"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let prompt = app
+            .data(owner, "mutation($ws: ID!) { createPrompt(input: {workspaceId: $ws, name: \"intro\", title: \"Intro\", body: \"Hi\"}) { id } }", json!({ "ws": team.workspace }))
+            .await["createPrompt"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        for (id, typename) in [
+            (&agent, "Agent"),
+            (&run, "AgentRun"),
+            (&task, "Task"),
+            (&export, "Export"),
+            (&prompt, "Prompt"),
+        ] {
+            let found = app.data(owner, NODE, json!({ "id": id })).await;
+            assert_eq!(found["node"]["__typename"], typename);
+            assert_eq!(found["node"]["id"], id.as_str());
+            let hidden = app.data(Some(&team.outsider.token), NODE, json!({ "id": id })).await;
+            assert!(hidden["node"].is_null(), "{typename} leaked: {hidden}");
+        }
+        // A viewer reads published prompts only: a prompt that is only a
+        // draft is null for it, as `prompts` leaves it out.
+        let draft = app.data(Some(&team.viewer.token), NODE, json!({ "id": prompt })).await;
+        assert!(draft["node"].is_null(), "{draft}");
+        let seen = app.data(Some(&team.viewer.token), NODE, json!({ "id": run })).await;
+        assert_eq!(seen["node"]["__typename"], "AgentRun");
+    })
+    .await;
+}

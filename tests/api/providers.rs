@@ -145,6 +145,17 @@ async fn runs_stream_from_an_openai_compatible_server_with_the_workspaces_own_ke
         assert_eq!(failed["error"], "the model provider refused the API key");
         assert_eq!(failed["creditsUsed"], 0);
 
+        // A key this server cannot open (sealed under another SECRETS_KEY)
+        // fails the run: the server's own key is not spent instead.
+        let asked = seen.authorizations().len();
+        app.query_strings("UPDATE provider_keys SET sealed = 'c2VhbGVkIHVuZGVyIGFub3RoZXIga2V5'").await;
+        let run = app.data(Some(&team.member.token), START, json!({ "wr": room, "input": input })).await["startRun"]["id"].as_str().unwrap().to_owned();
+        let failed = wait_for_status(&app, &team.member.token, &run, &["FAILED", "SUCCEEDED"]).await;
+        assert_eq!(failed["status"], "FAILED");
+        assert!(failed["error"].as_str().unwrap().contains("SECRETS_KEY"), "{failed}");
+        assert_eq!(failed["creditsUsed"], 0);
+        assert_eq!(seen.authorizations().len(), asked, "the provider was not called");
+
         let cleared = app.data(Some(&team.admin.token), "mutation($ws: ID!) { clearProviderKey(workspaceId: $ws) }", json!({ "ws": team.workspace })).await;
         assert_eq!(cleared["clearProviderKey"], true);
         let again = app.data(Some(&team.admin.token), "mutation($ws: ID!) { clearProviderKey(workspaceId: $ws) }", json!({ "ws": team.workspace })).await;

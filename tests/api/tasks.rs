@@ -249,3 +249,217 @@ async fn an_expired_request_keeps_the_task_paused_until_asked_again() {
     })
     .await;
 }
+
+async fn start_task(app: &TestApp, token: &str, task: &Value) -> Value {
+    app.gql(
+        Some(token),
+        "mutation($t: ID!) { startTask(id: $t) { status } }",
+        json!({ "t": task }),
+    )
+    .await
+}
+
+async fn member_id(app: &TestApp, team: &Team) -> Value {
+    app.data(
+        Some(&team.member.token),
+        "query($ws: ID!) { workspace(id: $ws) { viewerMember { id } } }",
+        json!({ "ws": team.workspace }),
+    )
+    .await["workspace"]["viewerMember"]["id"]
+        .clone()
+}
+
+async fn reserved(app: &TestApp, team: &Team) -> String {
+    app.query_strings(&format!(
+        "SELECT CAST(credits_reserved AS TEXT) FROM workspaces WHERE id = '{}'",
+        team.workspace
+    ))
+    .await
+    .remove(0)
+}
+
+/// A step moved on by someone else's decision whose run cannot start (the
+/// task's starter is over their cap) stays PENDING, says why in the
+/// activity, and runs when the task is started again.
+#[tokio::test]
+async fn a_next_step_that_cannot_start_says_why_and_start_task_retries_it() {
+    each_backend(async |app| {
+        let (team, room) = funded(&app, 1000).await;
+        let agent = agent(&app, &team).await;
+        let steps = json!([
+            { "kind": "AGENT", "title": "Draft", "agentId": agent },
+            { "kind": "APPROVAL", "title": "Sign-off" },
+            { "kind": "AGENT", "title": "Polish", "agentId": agent },
+        ]);
+        let id = create_task(&app, &team.member.token, &room, steps).await["id"].clone();
+        assert_eq!(code(&start_task(&app, &team.member.token, &id).await), None);
+        let paused = task_until(&app, &team.member.token, &id, |t| t["status"] == "AWAITING_APPROVAL").await;
+        let request = paused["steps"][1]["approval"]["id"].clone();
+        let limit = "mutation($m: ID!, $n: Int) { setMemberCreditLimit(memberId: $m, monthlyLimit: $n) { monthlyCreditLimit } }";
+        let member = member_id(&app, &team).await;
+        app.data(Some(&team.admin.token), limit, json!({ "m": member, "n": 1 })).await;
+
+        let approved = app.data(Some(&team.admin.token), DECIDE, json!({ "req": request, "d": "APPROVE" })).await;
+        assert_eq!(approved["decideApproval"]["state"], "APPROVED");
+        let stalled = app.data(Some(&team.member.token), TASK, json!({ "task": id })).await["task"].clone();
+        assert_eq!(stalled["status"], "IN_PROGRESS");
+        assert_eq!((stalled["steps"][2]["status"].clone(), stalled["steps"][2]["run"].clone()), (json!("PENDING"), Value::Null));
+        let feed = app
+            .data(Some(&team.viewer.token), "query($ws: ID!, $wr: ID!) { workspace(id: $ws) { activity(filter: {workroomId: $wr, actions: [\"task.updated\"]}) { nodes { changes } } } }", json!({ "ws": team.workspace, "wr": room }))
+            .await;
+        let why: Vec<&Value> = feed["workspace"]["activity"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["changes"]["step"]["after"]["error"].is_string())
+            .collect();
+        assert_eq!(why.len(), 1, "{feed}");
+        assert_eq!(why[0]["changes"]["step"]["after"]["error"], "INSUFFICIENT_CREDITS");
+        assert_eq!(why[0]["changes"]["step"]["after"]["id"], stalled["steps"][2]["id"]);
+
+        // Still over the cap: the retry is refused and says so.
+        assert_code(&start_task(&app, &team.member.token, &id).await, "INSUFFICIENT_CREDITS");
+        app.data(Some(&team.admin.token), limit, json!({ "m": member, "n": null })).await;
+        assert_eq!(code(&start_task(&app, &team.member.token, &id).await), None);
+        let done = task_until(&app, &team.member.token, &id, |t| t["status"] == "DONE").await;
+        assert_eq!(done["steps"][2]["run"]["status"], "SUCCEEDED");
+    })
+    .await;
+}
+
+/// Cancelling a task cancels the run its step is on and returns the run's
+/// reservation; a step whose run was cancelled alone is PENDING and
+/// `startTask` runs it again.
+#[tokio::test]
+async fn cancelling_a_task_cancels_its_run_and_a_cancelled_step_run_is_retried() {
+    let slow = |config: &mut atrium::Config| {
+        config.work.builtin_chunk_delay = Duration::from_millis(200);
+    };
+    each_backend_with(slow, async |app| {
+        let (team, room) = funded(&app, 1000).await;
+        let agent = agent(&app, &team).await;
+        let steps = json!([{ "kind": "AGENT", "title": "Draft", "agentId": agent }]);
+
+        let first = create_task(&app, &team.member.token, &room, steps.clone()).await["id"].clone();
+        start_task(&app, &team.member.token, &first).await;
+        let running = task_until(&app, &team.member.token, &first, |t| {
+            t["steps"][0]["run"]["status"] == "RUNNING"
+        })
+        .await;
+        let run = running["steps"][0]["run"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let cancelled = app
+            .data(
+                Some(&team.owner.token),
+                "mutation($t: ID!) { cancelTask(id: $t) { status } }",
+                json!({ "t": first }),
+            )
+            .await;
+        assert_eq!(cancelled["cancelTask"]["status"], "CANCELLED");
+        let ended = crate::runs::wait_for_status(
+            &app,
+            &team.member.token,
+            &run,
+            &["CANCELLED", "SUCCEEDED", "FAILED"],
+        )
+        .await;
+        assert_eq!(ended["status"], "CANCELLED");
+        for _ in 0..100 {
+            if reserved(&app, &team).await == "0" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(
+            reserved(&app, &team).await,
+            "0",
+            "the cancelled run's reservation is returned"
+        );
+
+        let second = create_task(&app, &team.member.token, &room, steps).await["id"].clone();
+        start_task(&app, &team.member.token, &second).await;
+        let running = task_until(&app, &team.member.token, &second, |t| {
+            t["steps"][0]["run"]["status"] == "RUNNING"
+        })
+        .await;
+        let run = running["steps"][0]["run"]["id"].clone();
+        app.data(
+            Some(&team.member.token),
+            "mutation($run: ID!) { cancelRun(id: $run) { status } }",
+            json!({ "run": run }),
+        )
+        .await;
+        let pending = task_until(&app, &team.member.token, &second, |t| {
+            t["steps"][0]["status"] == "PENDING"
+        })
+        .await;
+        assert_eq!(pending["status"], "IN_PROGRESS");
+        assert_eq!(
+            code(&start_task(&app, &team.member.token, &second).await),
+            None
+        );
+        let done = task_until(&app, &team.member.token, &second, |t| t["status"] == "DONE").await;
+        assert_ne!(done["steps"][0]["run"]["id"], run, "a new run");
+        let runs = app
+            .query_strings(&format!(
+                "SELECT id FROM agent_runs WHERE task_id = '{}'",
+                second.as_str().unwrap()
+            ))
+            .await;
+        assert_eq!(runs.len(), 2);
+        // A running step is not started twice.
+        assert_code(
+            &start_task(&app, &team.member.token, &second).await,
+            "CONFLICT",
+        );
+    })
+    .await;
+}
+
+/// A new run of a paused task's subject supersedes its pending request: a
+/// decision on it is refused.
+#[tokio::test]
+async fn a_new_run_of_a_task_supersedes_its_pending_request() {
+    each_backend(async |app| {
+        let (team, room) = funded(&app, 1000).await;
+        let agent = agent(&app, &team).await;
+        let steps = json!([
+            { "kind": "AGENT", "title": "Draft", "agentId": agent },
+            { "kind": "APPROVAL", "title": "Sign-off" },
+        ]);
+        let id = create_task(&app, &team.member.token, &room, steps).await["id"].clone();
+        start_task(&app, &team.member.token, &id).await;
+        let paused = task_until(&app, &team.member.token, &id, |t| t["status"] == "AWAITING_APPROVAL").await;
+        let request = paused["steps"][1]["approval"]["id"].clone();
+        let rerun = app
+            .gql(
+                Some(&team.member.token),
+                "mutation($wr: ID!, $t: ID!) { startRun(input: {workroomId: $wr, input: \"a better draft\", taskId: $t}) { id } }",
+                json!({ "wr": room, "t": id }),
+            )
+            .await;
+        assert_eq!(code(&rerun), None, "{rerun}");
+        let state = app.query_strings(&format!("SELECT state FROM approval_requests WHERE id = '{}'", request.as_str().unwrap())).await;
+        assert_eq!(state, ["SUPERSEDED"]);
+        assert_code(&app.gql(Some(&team.admin.token), DECIDE, json!({ "req": request, "d": "APPROVE" })).await, "CONFLICT");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_approval_policy_needs_an_eligible_role_and_a_sane_count() {
+    each_backend(async |app| {
+        let (team, room) = funded(&app, 0).await;
+        let set = "mutation($wr: ID!, $n: Int!, $role: Role!) { setApprovalPolicy(workroomId: $wr, requiredApprovals: $n, eligibleRole: $role) { approvalPolicy { requiredApprovals eligibleRole } } }";
+        for (n, role) in [(1, "VIEWER"), (0, "MEMBER"), (21, "MEMBER"), (-1, "ADMIN")] {
+            assert_code(&app.gql(Some(&team.admin.token), set, json!({ "wr": room, "n": n, "role": role })).await, "BAD_USER_INPUT");
+        }
+        let set_ok = app.data(Some(&team.admin.token), set, json!({ "wr": room, "n": 20, "role": "OWNER" })).await;
+        assert_eq!(set_ok["setApprovalPolicy"]["approvalPolicy"], json!({ "requiredApprovals": 20, "eligibleRole": "OWNER" }));
+        // Members may not set one.
+        assert_code(&app.gql(Some(&team.member.token), set, json!({ "wr": room, "n": 1, "role": "MEMBER" })).await, "FORBIDDEN");
+    })
+    .await;
+}

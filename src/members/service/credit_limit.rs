@@ -42,23 +42,17 @@ pub async fn set(
     Ok(member)
 }
 
-/// Whether the viewer may see a member's limit and usage: BILLING VIEW, or
-/// the member itself.
-pub fn may_see(viewer: &Membership, member: &member::Model) -> bool {
-    viewer.allows(Capability::ReadCredits) || viewer.user_id() == Some(member.user_id.as_str())
-}
-
-/// The member's limit and what it used this month, or None for a viewer
-/// who may not see them.
+/// The member's limit and what it used this month: for the member itself
+/// and for readers with BILLING VIEW; FORBIDDEN for others.
 pub async fn figures(
     db: &impl ConnectionTrait,
     viewer: &Membership,
     member: &member::Model,
-) -> AppResult<Option<(Option<i64>, i64)>> {
-    if !may_see(viewer, member) {
-        return Ok(None);
+) -> AppResult<(Option<i64>, i64)> {
+    if viewer.user_id() != Some(member.user_id.as_str()) {
+        viewer.require(Capability::ReadCredits)?;
     }
     let limit = credits::member_limit(db, &member.id).await?;
     let used = credits::used_this_month(db, &member.workspace_id, &member.user_id).await?;
-    Ok(Some((limit, used)))
+    Ok((limit, used))
 }
