@@ -257,6 +257,7 @@ async fn main() {
     }
 
     let before = resident_kib(server.pid, "VmRSS:");
+    let anon_before = resident_kib(server.pid, "RssAnon:");
     let link = post(
         &client,
         &url,
@@ -270,18 +271,21 @@ async fn main() {
         .to_owned();
     let started = Instant::now();
     let mut response = client.get(&link).send().await.expect("download");
-    let (mut bytes, mut lines, mut peak) = (0usize, 0usize, before);
+    let (mut bytes, mut lines, mut peak, mut anon_peak) = (0usize, 0usize, before, anon_before);
     while let Some(chunk) = response.chunk().await.expect("chunk") {
         bytes += chunk.len();
         lines += chunk.iter().filter(|b| **b == b'\n').count();
         peak = peak.max(resident_kib(server.pid, "VmRSS:"));
+        anon_peak = anon_peak.max(resident_kib(server.pid, "RssAnon:"));
     }
     println!(
-        "export: {} events as CSV ({:.1} MB) in {:.2} s; server memory {:.1} MB before, {:.1} MB at its peak while streaming",
+        "export: {} events as CSV ({:.1} MB) in {:.2} s; server resident memory {:.1} MB before, {:.1} MB at its peak while streaming (of which heap, RssAnon: {:.1} MB before, {:.1} MB at its peak)",
         lines - 1,
         bytes as f64 / 1e6,
         started.elapsed().as_secs_f64(),
         before as f64 / 1024.0,
         peak as f64 / 1024.0,
+        anon_before as f64 / 1024.0,
+        anon_peak as f64 / 1024.0,
     );
 }

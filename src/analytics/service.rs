@@ -66,14 +66,29 @@ async fn activity(
         DbBackend::Postgres => ["$1", "$2", "$3"],
         _ => ["?", "?", "?"],
     };
-    let sql = format!(
-        "SELECT {key} AS bucket, CAST(SUM(events) AS BIGINT) AS n,
-            COUNT(DISTINCT NULLIF(actor_id, '')) AS actors
-         FROM activity_daily
-         WHERE workspace_id = {} AND day >= {} AND day <= {}
-         GROUP BY 1",
-        placeholders[0], placeholders[1], placeholders[2]
-    );
+    // A row per day and person: by day, the people are its rows; over
+    // longer buckets, a person counts once per bucket. Hash aggregation
+    // both ways (a DISTINCT count would sort).
+    let sql = match bucket {
+        Bucket::Day => format!(
+            "SELECT day AS bucket, CAST(SUM(events) AS BIGINT) AS n,
+                CAST(COUNT(NULLIF(actor_id, '')) AS BIGINT) AS actors
+             FROM activity_daily
+             WHERE workspace_id = {} AND day >= {} AND day <= {}
+             GROUP BY day",
+            placeholders[0], placeholders[1], placeholders[2]
+        ),
+        _ => format!(
+            "SELECT bucket, CAST(SUM(n) AS BIGINT) AS n,
+                CAST(COUNT(NULLIF(actor_id, '')) AS BIGINT) AS actors
+             FROM (SELECT {key} AS bucket, actor_id, SUM(events) AS n
+                   FROM activity_daily
+                   WHERE workspace_id = {} AND day >= {} AND day <= {}
+                   GROUP BY 1, 2) per_person
+             GROUP BY bucket",
+            placeholders[0], placeholders[1], placeholders[2]
+        ),
+    };
     let rows = db
         .query_all_raw(Statement::from_sql_and_values(
             backend,
@@ -195,6 +210,18 @@ async fn top_prompts(
         .collect())
 }
 
+/// The workspace's active members.
+async fn active_members(
+    db: &impl ConnectionTrait,
+    workspace_id: &str,
+) -> AppResult<Vec<member::Model>> {
+    Ok(member::Entity::find()
+        .filter(member::Column::WorkspaceId.eq(workspace_id))
+        .filter(member::Column::Status.eq(entity::enums::MemberStatus::Active))
+        .all(db)
+        .await?)
+}
+
 fn midnight(day: NaiveDate) -> DateTime<Utc> {
     day.and_hms_opt(0, 0, 0)
         .map(|t| t.and_utc())
@@ -215,11 +242,34 @@ pub async fn figures(
         starts.iter().enumerate().map(|(i, d)| (*d, i)).collect();
     let slot = |day: NaiveDate| index.get(&start_of(bucket, day)).copied();
 
-    let mut events = vec![0i64; starts.len()];
-    let mut active_members = vec![0i64; starts.len()];
     let first_day = from.date_naive();
     let last_day = (to - chrono::Duration::nanoseconds(1)).date_naive();
-    for (start, n, actors) in activity(db, workspace_id, bucket, first_day, last_day).await? {
+    // Members are shown only to those who may read the member list, and
+    // prompts only to those who may read them. The reads are independent:
+    // each runs on a connection of its own, at once.
+    let see_members = viewer.allows(Capability::ReadMembers);
+    let see_prompts = viewer.allows(Capability::ReadPrompts);
+    let (per_bucket, calls, mut members, actors, top_prompts) = tokio::try_join!(
+        activity(db, workspace_id, bucket, first_day, last_day),
+        api_calls(db, workspace_id, first_day, last_day),
+        active_members(db, workspace_id),
+        async {
+            match see_members {
+                true => per_actor(db, workspace_id, first_day, last_day).await,
+                false => Ok(Vec::new()),
+            }
+        },
+        async {
+            match see_prompts {
+                true => top_prompts(db, workspace_id, midnight(first_day), to).await,
+                false => Ok(Vec::new()),
+            }
+        },
+    )?;
+
+    let mut events = vec![0i64; starts.len()];
+    let mut active_members = vec![0i64; starts.len()];
+    for (start, n, actors) in per_bucket {
         if let Some(i) = index.get(&start).copied() {
             events[i] = n;
             active_members[i] = actors;
@@ -227,18 +277,13 @@ pub async fn figures(
     }
 
     let mut api = vec![0i64; starts.len()];
-    for (day, n) in api_calls(db, workspace_id, first_day, last_day).await? {
+    for (day, n) in calls {
         if let Some(i) = slot(day) {
             api[i] += n;
         }
     }
 
     // Members at the end of each bucket: today's members by when they joined.
-    let mut members = member::Entity::find()
-        .filter(member::Column::WorkspaceId.eq(workspace_id))
-        .filter(member::Column::Status.eq(entity::enums::MemberStatus::Active))
-        .all(db)
-        .await?;
     members.sort_by_key(|m| m.joined_at);
     let member_count: Vec<i64> = starts
         .iter()
@@ -248,26 +293,15 @@ pub async fn figures(
         })
         .collect();
 
-    // Members are shown only to those who may read the member list; the
-    // top ones among today's members.
-    let mut top_members = Vec::new();
-    if viewer.allows(Capability::ReadMembers) {
-        for (user_id, n) in per_actor(db, workspace_id, first_day, last_day).await? {
-            if top_members.len() == TOP {
-                break;
-            }
-            if let Some(found) = members.iter().find(|m| m.user_id == user_id) {
-                top_members.push((found.clone(), n));
-            }
-        }
-    }
-
-    // Prompts are shown only to those who may read them.
-    let top_prompts = if viewer.allows(Capability::ReadPrompts) {
-        top_prompts(db, workspace_id, midnight(first_day), to).await?
-    } else {
-        Vec::new()
-    };
+    // The top ones among today's members.
+    let top_members = actors
+        .into_iter()
+        .filter_map(|(user_id, n)| {
+            let found = members.iter().find(|m| m.user_id == user_id)?;
+            Some((found.clone(), n))
+        })
+        .take(TOP)
+        .collect();
 
     Ok(Figures {
         starts: starts.into_iter().map(midnight).collect(),
