@@ -12,6 +12,7 @@
 //! It also gives every error of a response its code and caps their number,
 //! and `order` keeps response fields in the order they were asked for.
 
+mod cache;
 pub mod order;
 
 use std::collections::HashMap;
@@ -32,7 +33,7 @@ use crate::text::allowed_in_multi_line;
 pub const MAX_ERRORS: usize = 20;
 
 /// The limits a document is held to.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DocumentLimits {
     /// Most fields one operation selects once fragments are expanded.
     pub fields: u64,
@@ -56,10 +57,18 @@ impl DocumentLimits {
     /// parsed document.
     pub fn admit(&self, request: &mut Request) -> ServerResult<Checked> {
         check_variables(&request.variables)?;
-        let parsed = parse(&request.query)?;
-        self.check(&parsed)?;
-        required_variables(&parsed, &request.variables)?;
-        Ok(Checked::of(request, parsed))
+        let document = match cache::get(&request.query, *self) {
+            Some(document) => document,
+            None => {
+                let parsed = parse(&request.query)?;
+                self.check(&parsed)?;
+                let document = Arc::new(parsed);
+                cache::put(&request.query, *self, document.clone());
+                document
+            }
+        };
+        required_variables(&document, &request.variables)?;
+        Ok(Checked::of(request, document))
     }
 }
 
@@ -72,12 +81,11 @@ impl Checked {
     /// A document already checked, or one no client wrote.
     pub fn parse(request: &mut Request) -> ServerResult<Self> {
         let parsed = parse(&request.query)?;
-        Ok(Self::of(request, parsed))
+        Ok(Self::of(request, Arc::new(parsed)))
     }
 
-    fn of(request: &mut Request, parsed: ExecutableDocument) -> Self {
-        let document = Arc::new(parsed.clone());
-        request.set_parsed_query(parsed);
+    fn of(request: &mut Request, document: Arc<ExecutableDocument>) -> Self {
+        request.set_parsed_query((*document).clone());
         Self {
             document,
             operation_name: request.operation_name.clone(),

@@ -4,7 +4,9 @@
 //! identical requests could answer with their keys in different orders;
 //! clients and caches that compare responses depend on one order.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, FragmentDefinition, OperationDefinition, Selection,
@@ -32,6 +34,7 @@ pub fn order_response(document: &ExecutableDocument, name: Option<&str>, respons
     if let Some(operation) = operation(document, name) {
         let order = Order {
             fragments: &document.fragments,
+            plans: RefCell::new(HashMap::new()),
         };
         order.value(&mut response.data, &[&operation.selection_set.node]);
     }
@@ -39,6 +42,9 @@ pub fn order_response(document: &ExecutableDocument, name: Option<&str>, respons
 
 struct Order<'a> {
     fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>,
+    /// The keys of each list of selection sets met, worked out once: the
+    /// objects of a list share theirs.
+    plans: RefCell<HashMap<Vec<*const SelectionSet>, Rc<Keys<'a>>>>,
 }
 
 /// The response keys a set of selection sets yields, in order, each with
@@ -46,6 +52,22 @@ struct Order<'a> {
 type Keys<'a> = Vec<(&'a str, Vec<&'a SelectionSet>)>;
 
 impl<'a> Order<'a> {
+    fn plan(&self, sets: &[&'a SelectionSet]) -> Rc<Keys<'a>> {
+        let id: Vec<*const SelectionSet> = sets.iter().map(|s| *s as *const _).collect();
+        if let Some(plan) = self.plans.borrow().get(&id) {
+            return plan.clone();
+        }
+        let mut keys: Keys<'a> = Vec::new();
+        let mut index: HashMap<&'a str, usize> = HashMap::new();
+        let mut visiting = Vec::new();
+        for set in sets {
+            self.collect(set, &mut keys, &mut index, &mut visiting);
+        }
+        let plan = Rc::new(keys);
+        self.plans.borrow_mut().insert(id, plan.clone());
+        plan
+    }
+
     fn value(&self, value: &mut Value, sets: &[&'a SelectionSet]) {
         match value {
             Value::List(items) => {
@@ -54,16 +76,24 @@ impl<'a> Order<'a> {
                 }
             }
             Value::Object(fields) => {
-                let mut keys: Keys<'a> = Vec::new();
-                let mut index: HashMap<&'a str, usize> = HashMap::new();
-                let mut visiting = Vec::new();
-                for set in sets {
-                    self.collect(set, &mut keys, &mut index, &mut visiting);
+                let keys = self.plan(sets);
+                // Most objects come in order already: then only their
+                // values are looked into.
+                let in_order = fields.len() == keys.len()
+                    && fields
+                        .keys()
+                        .zip(keys.iter())
+                        .all(|(have, (want, _))| have.as_str() == *want);
+                if in_order {
+                    for ((_, child), (_, subsets)) in fields.iter_mut().zip(keys.iter()) {
+                        self.value(child, subsets);
+                    }
+                    return;
                 }
                 let mut rest = std::mem::take(fields);
-                for (key, subsets) in keys {
-                    if let Some((name, mut child)) = rest.swap_remove_entry(key) {
-                        self.value(&mut child, &subsets);
+                for (key, subsets) in keys.iter() {
+                    if let Some((name, mut child)) = rest.swap_remove_entry(*key) {
+                        self.value(&mut child, subsets);
                         fields.insert(name, child);
                     }
                 }

@@ -32,6 +32,7 @@ mod members;
 mod nodes;
 mod notifications;
 mod permissions;
+mod pool;
 mod process;
 mod prompts;
 mod providers;
