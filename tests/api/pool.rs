@@ -59,3 +59,48 @@ async fn connections_the_database_ends_are_replaced() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_write_leaves_no_transaction_open() {
+    each_backend(|app| async move {
+        let Backend::Postgres(admin_url) = &app.backend else {
+            return;
+        };
+        let (team, room) = crate::runs::funded(&app, 0).await;
+        // The write is refused inside its transaction, which is dropped.
+        let refused = app
+            .gql(
+                Some(&team.member.token),
+                crate::runs::START,
+                json!({ "wr": room, "input": "brief", "max": 5 }),
+            )
+            .await;
+        assert_eq!(
+            refused["errors"][0]["extensions"]["code"], "INSUFFICIENT_CREDITS",
+            "{refused}"
+        );
+        // Its rollback reached the database before the connection went
+        // back to the pool: no connection sits in a transaction, holding
+        // the workspace's lock, until it is next used.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let name = app.database_url.rsplit_once('/').unwrap().1.to_owned();
+        let admin = Database::connect(admin_url.as_str()).await.unwrap();
+        let open = admin
+            .query_all_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                format!(
+                    "SELECT pid FROM pg_stat_activity
+                     WHERE datname = '{name}' AND state LIKE 'idle in transaction%'"
+                ),
+            ))
+            .await
+            .unwrap();
+        admin.close().await.ok();
+        assert!(
+            open.is_empty(),
+            "{} connections left in a transaction",
+            open.len()
+        );
+    })
+    .await;
+}
