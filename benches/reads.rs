@@ -284,6 +284,7 @@ struct Round {
     latencies: Vec<Duration>,
     cpu: f64,
     postgres_cpu: f64,
+    client_cpu: f64,
 }
 
 /// Runs `concurrency` clients in a closed loop for `seconds`.
@@ -296,6 +297,7 @@ async fn run(target: &Target, concurrency: usize, seconds: f64, pid: Option<u32>
     let next = Arc::new(AtomicU64::new(0));
     let cpu_before = pid.map(cpu_ticks).unwrap_or(0);
     let pg_before = postgres_ticks();
+    let client_before = cpu_ticks(std::process::id());
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
@@ -347,6 +349,7 @@ async fn run(target: &Target, concurrency: usize, seconds: f64, pid: Option<u32>
         elapsed,
         cpu: pid.map_or(0.0, |p| (cpu_ticks(p) - cpu_before) as f64 / hz),
         postgres_cpu: (postgres_ticks() - pg_before) as f64 / hz,
+        client_cpu: (cpu_ticks(std::process::id()) - client_before) as f64 / hz,
         latencies,
     }
 }
@@ -359,6 +362,7 @@ struct Figures {
     latencies: Vec<Duration>,
     cpu: f64,
     postgres_cpu: f64,
+    client_cpu: f64,
     statements: f64,
 }
 
@@ -370,6 +374,7 @@ impl Figures {
         self.latencies.extend(round.latencies);
         self.cpu += round.cpu;
         self.postgres_cpu += round.postgres_cpu;
+        self.client_cpu += round.client_cpu;
     }
 
     fn rps(&self) -> f64 {
@@ -401,11 +406,12 @@ impl Figures {
             format!("{:>5}", "-")
         };
         format!(
-            "  {who:<12} {:>9.0} rps  p50 {:>6.2} ms  p99 {:>6.2} ms  cpu {cpu} µs/req  postgres {:>5.0} µs/req  statements {statements}  errors {}",
+            "  {who:<12} {:>9.0} rps  p50 {:>6.2} ms  p99 {:>6.2} ms  cpu {cpu} µs/req  postgres {:>5.0} µs/req  client {:>4.0} µs/req  statements {statements}  errors {}",
             self.rps(),
             self.percentile(0.5),
             self.percentile(0.99),
             self.per_request_us(self.postgres_cpu),
+            self.per_request_us(self.client_cpu),
             self.errors,
         )
     }

@@ -6,7 +6,8 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+    DbErr, QueryResult, QueryTrait, SqliteTransactionMode, Statement, TransactionOptions,
+    TransactionTrait,
 };
 
 /// How long a pooled connection may sit unused before it is pinged when
@@ -97,4 +98,20 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
         ..Default::default()
     })
     .await
+}
+
+/// Runs a query and reads each of its rows with `read`, which takes the
+/// columns by position (`Model::at`): the hot listings skip looking every
+/// column of every row up by name.
+pub async fn read_rows<T>(
+    db: &impl ConnectionTrait,
+    query: &impl QueryTrait,
+    read: impl Fn(&QueryResult) -> Result<T, DbErr>,
+) -> Result<Vec<T>, DbErr> {
+    let statement = query.build(db.get_database_backend());
+    db.query_all_raw(statement)
+        .await?
+        .iter()
+        .map(read)
+        .collect()
 }

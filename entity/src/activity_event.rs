@@ -29,3 +29,19 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+crate::by_position!(
+    seq,
+    id,
+    workspace_id,
+    actor_id,
+    actor_kind,
+    api_key_id,
+    action,
+    area,
+    target_type,
+    target_id,
+    workroom_id,
+    changes,
+    created_at
+);

@@ -38,3 +38,74 @@ pub mod user;
 pub mod workroom;
 pub mod workroom_viewer;
 pub mod workspace;
+
+/// Reads a model from a row by position instead of by column name: its
+/// columns in declaration order, starting at a given index, as
+/// `Entity::find()` and `find_also_related` select them. A row of a hot
+/// listing is read without looking each column up by name. Debug builds
+/// check the names against the declared fields.
+macro_rules! by_position {
+    ($($field:ident),+ $(,)?) => {
+        impl Model {
+            /// How many columns the model reads.
+            pub const COLUMNS: usize = [$(stringify!($field)),+].len();
+
+            /// The model from the columns `at..at + COLUMNS` of `row`.
+            pub fn at(row: &sea_orm::QueryResult, at: usize) -> Result<Self, sea_orm::DbErr> {
+                #[cfg(debug_assertions)]
+                crate::check_positions(row, at, &[$(stringify!($field)),+]);
+                let mut index = at;
+                let mut next = || {
+                    index += 1;
+                    index - 1
+                };
+                Ok(Self {
+                    $($field: row.try_get_by_index(next())?,)+
+                })
+            }
+
+            /// The model from the columns `at..` of `row`, or None when its
+            /// first column (a text key) is null: the missing side of a left
+            /// join.
+            pub fn at_nullable(
+                row: &sea_orm::QueryResult,
+                at: usize,
+            ) -> Result<Option<Self>, sea_orm::DbErr> {
+                match row.try_get_by_index_nullable::<Option<String>>(at) {
+                    Ok(Some(_)) => Self::at(row, at).map(Some),
+                    Ok(None) | Err(sea_orm::TryGetError::Null(_)) => Ok(None),
+                    Err(sea_orm::TryGetError::DbErr(err)) => Err(err),
+                }
+            }
+        }
+
+        #[cfg(test)]
+        mod positions {
+            use sea_orm::Iterable;
+
+            #[test]
+            fn fields_follow_the_declared_columns() {
+                let columns: Vec<String> = super::Column::iter()
+                    .map(|c| sea_orm::IdenStatic::as_str(&c).to_owned())
+                    .collect();
+                assert_eq!(columns, [$(stringify!($field)),+]);
+            }
+        }
+    };
+}
+
+#[cfg(debug_assertions)]
+fn check_positions(row: &sea_orm::QueryResult, at: usize, fields: &[&str]) {
+    let names = row.column_names();
+    for (offset, field) in fields.iter().enumerate() {
+        let name = names.get(at + offset).map(String::as_str).unwrap_or("");
+        assert!(
+            name == *field
+                || (name.len() == field.len() + 2 && &name[1..2] == "_" && name.ends_with(field)),
+            "column {} is {name}, not {field}",
+            at + offset
+        );
+    }
+}
+
+pub(crate) use by_position;

@@ -40,3 +40,16 @@ impl Related<super::workspace::Entity> for Entity {
 }
 
 impl ActiveModelBehavior for ActiveModel {}
+
+crate::by_position!(
+    id,
+    workspace_id,
+    user_id,
+    role,
+    status,
+    joined_at,
+    custom_role_id,
+    area_access,
+    all_workrooms,
+    workroom_access
+);

@@ -43,3 +43,28 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+crate::by_position!(
+    id,
+    slug,
+    name,
+    description,
+    website,
+    visibility,
+    plan,
+    personal,
+    credit_balance,
+    credits_reserved,
+    created_at,
+    deleted_at,
+    purge_after,
+    admins_manage_billing,
+    hidden_navigation,
+    workspace_type,
+    mode,
+    activity_retention_days,
+    activity_purged_seq,
+    logo_file,
+    avatar_file,
+    banner_file
+);

@@ -6,7 +6,8 @@ use chrono::Utc;
 use entity::enums::{MemberStatus, Role as DbRole};
 use entity::{api_key, custom_role, member, workspace};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PrimaryKeyTrait, QueryFilter, QuerySelect,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PrimaryKeyTrait, QueryFilter, QueryResult,
+    QuerySelect,
 };
 
 use super::{Membership, Principal};
@@ -36,12 +37,14 @@ pub async fn visible(
         if let Principal::Key(key) = caller {
             still_valid(db, &key.id).await?;
         }
-        let (member, workspace) = member::Entity::find()
+        let query = member::Entity::find()
             .filter(member::Column::WorkspaceId.eq(workspace_id))
             .filter(member::Column::UserId.eq(user_id))
             .find_also_related(workspace::Entity)
-            .one(db)
+            .limit(1);
+        let (member, workspace) = crate::db::read_rows(db, &query, member_with_workspace)
             .await?
+            .pop()
             .ok_or(AppError::NotFound("workspace"))?;
         let workspace = workspace.ok_or(AppError::NotFound("workspace"))?;
         return of_member(db, workspace, member, caller).await;
@@ -51,6 +54,16 @@ pub async fn visible(
         .await?
         .ok_or(AppError::NotFound("workspace"))?;
     resolve(db, workspace, caller).await
+}
+
+/// A membership row read with its workspace's row (`find_also_related`).
+pub fn member_with_workspace(
+    row: &QueryResult,
+) -> Result<(member::Model, Option<workspace::Model>), DbErr> {
+    Ok((
+        member::Model::at(row, 0)?,
+        workspace::Model::at_nullable(row, member::Model::COLUMNS)?,
+    ))
 }
 
 /// Inside a write transaction: locks the workspace, then resolves the

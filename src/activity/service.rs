@@ -5,8 +5,8 @@ use chrono::Utc;
 use entity::{activity_event, user};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, DbErr,
-    EntityTrait, FromQueryResult, JoinType, NotSet, QueryFilter, QueryOrder, QueryResult,
-    QuerySelect, RelationDef, Statement,
+    EntityTrait, JoinType, NotSet, QueryFilter, QueryOrder, QueryResult, QuerySelect, RelationDef,
+    Statement,
 };
 use serde_json::{Map, Value, json};
 
@@ -228,16 +228,14 @@ pub async fn page(
         .from(activity_event::Column::ActorId)
         .to(user::Column::Id)
         .into();
-    let mut rows = query
+    let query = query
         .join(JoinType::LeftJoin, actor)
         .column_as(user::Column::Id, "actor_user_id")
         .column_as(user::Column::Email, "actor_email")
         .column_as(user::Column::Name, "actor_name")
         .order_by_desc(activity_event::Column::Seq)
-        .limit(first + 1)
-        .into_model::<WithActor>()
-        .all(db)
-        .await?;
+        .limit(first + 1);
+    let mut rows = crate::db::read_rows(db, &query, with_actor).await?;
     let has_next_page = rows.len() as u64 > first;
     rows.truncate(first as usize);
     let cursors: Vec<String> = rows.iter().map(|row| cursor(&row.0)).collect();
@@ -256,16 +254,16 @@ pub async fn page(
 /// An event read with its actor's public columns, in the same statement.
 struct WithActor(activity_event::Model, Option<user::Person>);
 
-impl FromQueryResult for WithActor {
-    fn from_query_result(row: &QueryResult, pre: &str) -> Result<Self, DbErr> {
-        let model = activity_event::Model::from_query_result(row, pre)?;
-        let id: Option<String> = row.try_get(pre, "actor_user_id")?;
-        let email: Option<String> = row.try_get(pre, "actor_email")?;
-        let name: Option<String> = row.try_get(pre, "actor_name")?;
-        let actor = match (id, email, name) {
-            (Some(id), Some(email), Some(name)) => Some(user::Person { id, email, name }),
-            _ => None,
-        };
-        Ok(Self(model, actor))
-    }
+/// The event's columns, then its actor's id, email and name.
+fn with_actor(row: &QueryResult) -> Result<WithActor, DbErr> {
+    let model = activity_event::Model::at(row, 0)?;
+    let at = activity_event::Model::COLUMNS;
+    let id: Option<String> = row.try_get_by_index(at)?;
+    let email: Option<String> = row.try_get_by_index(at + 1)?;
+    let name: Option<String> = row.try_get_by_index(at + 2)?;
+    let actor = match (id, email, name) {
+        (Some(id), Some(email), Some(name)) => Some(user::Person { id, email, name }),
+        _ => None,
+    };
+    Ok(WithActor(model, actor))
 }

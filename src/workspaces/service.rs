@@ -57,14 +57,13 @@ pub async fn list_for_user(
     };
     // The memberships with their workspaces in one statement, and the custom
     // roles some of them hold in one more.
-    let rows = member::Entity::find()
+    let query = member::Entity::find()
         .filter(member::Column::UserId.eq(user_id))
         .filter(member::Column::Status.eq(MemberStatus::Active))
         .find_also_related(workspace::Entity)
         .filter(workspace::Column::DeletedAt.is_null())
-        .order_by_asc(member::Column::Id)
-        .all(db)
-        .await?;
+        .order_by_asc(member::Column::Id);
+    let rows = crate::db::read_rows(db, &query, crate::access::load::member_with_workspace).await?;
     let roles = members::service::roles_of(db, rows.iter().map(|(m, _)| m)).await?;
     let mut found = Vec::new();
     for (member, workspace) in rows {

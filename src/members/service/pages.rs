@@ -95,32 +95,45 @@ pub async fn first_pages(
     // Each workspace's first rows from the (workspace_id, id) index: one
     // lookup per workspace on PostgreSQL, a window over their rows on SQLite
     // (which has no LATERAL).
+    // The member's columns in declared order, read by position.
+    let columns = |alias: &str| {
+        use sea_orm::{IdenStatic, Iterable};
+        member::Column::iter()
+            .map(|c| format!("{alias}.{}", c.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let sql = match backend {
         sea_orm::DbBackend::Postgres => format!(
-            "SELECT m.*, u.email AS user_email, u.name AS user_name
+            "SELECT {}, u.email, u.name
              FROM (VALUES {}) AS w(id)
              CROSS JOIN LATERAL (SELECT * FROM members WHERE workspace_id = w.id ORDER BY id LIMIT {limit}) AS m
              JOIN users u ON u.id = m.user_id",
+            columns("m"),
             list.iter().map(|p| format!("({p})")).collect::<Vec<_>>().join(", ")
         ),
         _ => format!(
-            "SELECT t.*, u.email AS user_email, u.name AS user_name FROM (SELECT m.*, ROW_NUMBER() OVER (PARTITION BY m.workspace_id ORDER BY m.id) AS page_row
+            "SELECT {}, u.email, u.name FROM (SELECT m.*, ROW_NUMBER() OVER (PARTITION BY m.workspace_id ORDER BY m.id) AS page_row
              FROM members m WHERE m.workspace_id IN ({})) AS t JOIN users u ON u.id = t.user_id
              WHERE page_row <= {limit}",
+            columns("t"),
             list.join(", ")
         ),
     };
     let mut values: Vec<sea_orm::Value> = workspaces.iter().map(|w| w.id.clone().into()).collect();
     values.push(((first + 1) as i64).into());
-    let joined = <WithUser as sea_orm::FromQueryResult>::find_by_statement(
-        sea_orm::Statement::from_sql_and_values(backend, sql, values),
-    )
-    .all(db)
-    .await?;
+    let joined: Vec<(member::Model, user::Person)> = db
+        .query_all_raw(sea_orm::Statement::from_sql_and_values(
+            backend, sql, values,
+        ))
+        .await?
+        .iter()
+        .map(with_user)
+        .collect::<Result<_, _>>()?;
     let mut users = HashMap::new();
     let rows: Vec<member::Model> = joined
         .into_iter()
-        .map(|WithUser(member, user)| {
+        .map(|(member, user)| {
             users.insert(user.id.clone(), user);
             member
         })
@@ -207,17 +220,14 @@ pub async fn count(db: &impl ConnectionTrait, workspace_id: &str) -> AppResult<u
         .await?)
 }
 
-/// A member row read with its account's public columns.
-struct WithUser(member::Model, user::Person);
-
-impl sea_orm::FromQueryResult for WithUser {
-    fn from_query_result(row: &sea_orm::QueryResult, pre: &str) -> Result<Self, sea_orm::DbErr> {
-        let member = member::Model::from_query_result(row, pre)?;
-        let user = user::Person {
-            id: member.user_id.clone(),
-            email: row.try_get(pre, "user_email")?,
-            name: row.try_get(pre, "user_name")?,
-        };
-        Ok(Self(member, user))
-    }
+/// A member row read with its account's email and name after it.
+fn with_user(row: &sea_orm::QueryResult) -> Result<(member::Model, user::Person), sea_orm::DbErr> {
+    let member = member::Model::at(row, 0)?;
+    let at = member::Model::COLUMNS;
+    let user = user::Person {
+        id: member.user_id.clone(),
+        email: row.try_get_by_index(at)?,
+        name: row.try_get_by_index(at + 1)?,
+    };
+    Ok((member, user))
 }
