@@ -18,7 +18,8 @@
 //! BENCH_WARMUP_SECONDS (2), PEER_PID (the peer's process, for its CPU;
 //! read from PostGraphile's pid file when absent), PEER_QUERIES (path),
 //! BENCH_ONLY=B3 (one benchmark), BENCH_PROFILE=perf.data (records the
-//! server with `perf` during the first measured round).
+//! server with `perf` during the first measured round), BENCH_CLIENT=reqwest
+//! (measure on the in-process clients even when wrk is installed).
 
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -228,6 +229,22 @@ fn cpu_ticks(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU ticks of this process and of the children it has waited for (wrk).
+fn own_ticks() -> u64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|stat| {
+            let rest = stat.rsplit_once(')')?.1;
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            let mut sum = 0;
+            for i in 11..=14 {
+                sum += fields.get(i)?.parse::<i64>().ok()?;
+            }
+            Some(sum.max(0) as u64)
+        })
+        .unwrap_or(0)
+}
+
 /// CPU ticks of every PostgreSQL process on this machine.
 fn postgres_ticks() -> u64 {
     let Ok(dir) = std::fs::read_dir("/proc") else {
@@ -281,7 +298,9 @@ struct Round {
     requests: u64,
     errors: u64,
     elapsed: Duration,
-    latencies: Vec<Duration>,
+    /// p50 and p99 latency, in ms.
+    p50: f64,
+    p99: f64,
     cpu: f64,
     postgres_cpu: f64,
     client_cpu: f64,
@@ -297,7 +316,7 @@ async fn run(target: &Target, concurrency: usize, seconds: f64, pid: Option<u32>
     let next = Arc::new(AtomicU64::new(0));
     let cpu_before = pid.map(cpu_ticks).unwrap_or(0);
     let pg_before = postgres_ticks();
-    let client_before = cpu_ticks(std::process::id());
+    let client_before = own_ticks();
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
@@ -343,15 +362,139 @@ async fn run(target: &Target, concurrency: usize, seconds: f64, pid: Option<u32>
     }
     let elapsed = started.elapsed();
     let hz = ticks_per_second();
+    latencies.sort();
     Round {
         requests: latencies.len() as u64,
         errors,
         elapsed,
+        p50: percentile(&latencies, 0.5),
+        p99: percentile(&latencies, 0.99),
         cpu: pid.map_or(0.0, |p| (cpu_ticks(p) - cpu_before) as f64 / hz),
         postgres_cpu: (postgres_ticks() - pg_before) as f64 / hz,
-        client_cpu: (cpu_ticks(std::process::id()) - client_before) as f64 / hz,
-        latencies,
+        client_cpu: (own_ticks() - client_before) as f64 / hz,
     }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i].as_secs_f64() * 1000.0
+}
+
+/// Runs the clients as `wrk -t1 -c<concurrency>` (the load generator of the
+/// figures this benchmark answers), sending the target's bodies in turn and
+/// counting a response that carries `"errors":` as an error. None when wrk
+/// is not installed.
+fn run_wrk(target: &Target, concurrency: usize, seconds: f64, pid: Option<u32>) -> Option<Round> {
+    let dir = TempDir::new("atrium-wrk");
+    let script = dir.0.join("bench.lua");
+    let mut lua = String::from("local bodies = {\n");
+    for body in target.bodies.iter() {
+        lua.push_str(&format!("[==[{body}]==],\n"));
+    }
+    lua.push_str(
+        "}\nwrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\n",
+    );
+    if let Some(token) = &target.token {
+        lua.push_str(&format!(
+            "wrk.headers[\"Authorization\"] = \"Bearer {token}\"\n"
+        ));
+    }
+    lua.push_str(WRK_SCRIPT);
+    std::fs::write(&script, lua).expect("wrk script");
+    let cpu_before = pid.map(cpu_ticks).unwrap_or(0);
+    let pg_before = postgres_ticks();
+    let client_before = own_ticks();
+    let output = Command::new("wrk")
+        .args(["-t1", &format!("-c{concurrency}"), &format!("-d{seconds}s")])
+        .arg("-s")
+        .arg(&script)
+        .arg(&target.url)
+        .output()
+        .ok()?;
+    let hz = ticks_per_second();
+    let text = String::from_utf8_lossy(&output.stdout);
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("ATRIUM_BENCH "))
+        .unwrap_or_else(|| {
+            panic!(
+                "wrk printed no figures: {text}{}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+        });
+    let f: Vec<f64> = line
+        .split_whitespace()
+        .map(|v| v.parse().expect("wrk figure"))
+        .collect();
+    Some(Round {
+        requests: f[0] as u64,
+        elapsed: Duration::from_micros(f[1] as u64),
+        p50: f[2] / 1000.0,
+        p99: f[3] / 1000.0,
+        errors: f[4] as u64,
+        cpu: pid.map_or(0.0, |p| (cpu_ticks(p) - cpu_before) as f64 / hz),
+        postgres_cpu: (postgres_ticks() - pg_before) as f64 / hz,
+        client_cpu: (own_ticks() - client_before) as f64 / hz,
+    })
+}
+
+/// What the wrk script does after its bodies and headers: send the bodies
+/// in turn, count errors, print the figures on one line.
+const WRK_SCRIPT: &str = r#"
+local n = 0
+errors = 0
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function request()
+  n = n + 1
+  return wrk.format(nil, nil, nil, bodies[(n % #bodies) + 1])
+end
+function response(status, headers, body)
+  if status ~= 200 or string.find(body, '"errors":', 1, true) then errors = errors + 1 end
+end
+function done(summary, latency, requests)
+  local e = summary.errors
+  local failed = e.connect + e.read + e.write + e.timeout
+  for _, thread in ipairs(threads) do failed = failed + thread:get("errors") end
+  io.write(string.format("ATRIUM_BENCH %d %d %f %f %d\n", summary.requests,
+    summary.duration, latency:percentile(50), latency:percentile(99), failed))
+end
+"#;
+
+/// Whether the measured rounds run on wrk: when it is installed, unless
+/// BENCH_CLIENT=reqwest.
+fn wrk_available() -> bool {
+    std::env::var("BENCH_CLIENT").as_deref() != Ok("reqwest")
+        && Command::new("wrk")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok()
+}
+
+/// Measures one round on wrk when it is there, else on the reqwest clients.
+async fn measure(
+    target: &Target,
+    concurrency: usize,
+    seconds: f64,
+    pid: Option<u32>,
+    wrk: bool,
+) -> Round {
+    if wrk {
+        let target = target.clone();
+        let round =
+            tokio::task::spawn_blocking(move || run_wrk(&target, concurrency, seconds, pid))
+                .await
+                .expect("wrk round");
+        if let Some(round) = round {
+            return round;
+        }
+    }
+    run(target, concurrency, seconds, pid).await
 }
 
 #[derive(Default)]
@@ -359,7 +502,9 @@ struct Figures {
     requests: u64,
     errors: u64,
     seconds: f64,
-    latencies: Vec<Duration>,
+    /// Request-weighted sums of the rounds' p50 and p99.
+    p50: f64,
+    p99: f64,
     cpu: f64,
     postgres_cpu: f64,
     client_cpu: f64,
@@ -371,7 +516,8 @@ impl Figures {
         self.requests += round.requests;
         self.errors += round.errors;
         self.seconds += round.elapsed.as_secs_f64();
-        self.latencies.extend(round.latencies);
+        self.p50 += round.p50 * round.requests as f64;
+        self.p99 += round.p99 * round.requests as f64;
         self.cpu += round.cpu;
         self.postgres_cpu += round.postgres_cpu;
         self.client_cpu += round.client_cpu;
@@ -381,20 +527,16 @@ impl Figures {
         self.requests as f64 / self.seconds.max(f64::EPSILON)
     }
 
-    fn percentile(&mut self, p: f64) -> f64 {
-        if self.latencies.is_empty() {
-            return 0.0;
-        }
-        self.latencies.sort();
-        let i = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
-        self.latencies[i].as_secs_f64() * 1000.0
+    /// The rounds' p50 or p99, weighted by their requests.
+    fn mean(&self, sum: f64) -> f64 {
+        sum / self.requests.max(1) as f64
     }
 
     fn per_request_us(&self, seconds: f64) -> f64 {
         seconds * 1e6 / (self.requests.max(1) as f64)
     }
 
-    fn line(&mut self, who: &str, cpu_known: bool) -> String {
+    fn line(&self, who: &str, cpu_known: bool) -> String {
         let cpu = if cpu_known {
             format!("{:>7.0}", self.per_request_us(self.cpu))
         } else {
@@ -408,8 +550,8 @@ impl Figures {
         format!(
             "  {who:<12} {:>9.0} rps  p50 {:>6.2} ms  p99 {:>6.2} ms  cpu {cpu} µs/req  postgres {:>5.0} µs/req  client {:>4.0} µs/req  statements {statements}  errors {}",
             self.rps(),
-            self.percentile(0.5),
-            self.percentile(0.99),
+            self.mean(self.p50),
+            self.mean(self.p99),
             self.per_request_us(self.postgres_cpu),
             self.per_request_us(self.client_cpu),
             self.errors,
@@ -553,6 +695,15 @@ async fn main() {
             .unwrap_or_default()
     );
     let peer_pid = peer_url.as_ref().and_then(|_| peer_pid());
+    let wrk = wrk_available();
+    println!(
+        "clients: {}",
+        if wrk {
+            "wrk -t1 (reads), reqwest (writes)"
+        } else {
+            "reqwest (wrk not installed)"
+        }
+    );
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
     for bench in benches.iter().filter(|b| b.name.starts_with(only.as_str())) {
         check(&bench.atrium).await;
@@ -577,14 +728,14 @@ async fn main() {
                     .spawn()
                     .ok()
             });
-            let round = run(&bench.atrium, concurrency, seconds, Some(server.pid)).await;
+            let round = measure(&bench.atrium, concurrency, seconds, Some(server.pid), wrk).await;
             if let Some(mut perf) = perf {
                 let _ = perf.wait();
             }
             ours.statements += statements(&client, &server.addr).await - before;
             ours.add(round);
             if let Some(peer) = &bench.peer {
-                theirs.add(run(peer, concurrency, seconds, peer_pid).await);
+                theirs.add(measure(peer, concurrency, seconds, peer_pid, wrk).await);
             }
         }
         println!("{}", bench.name);
