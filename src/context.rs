@@ -39,6 +39,9 @@ pub trait ContextExt {
     /// The caller's membership of a workspace the caller may see; NOT_FOUND
     /// otherwise.
     fn membership(&self, workspace_id: &str) -> impl Future<Output = AppResult<Membership>> + Send;
+    /// Keeps a membership read along with other data for the rest of the
+    /// request, as `membership` keeps what it reads.
+    fn remember_membership(&self, workspace_id: &str, membership: &Membership);
 }
 
 impl ContextExt for Context<'_> {
@@ -97,6 +100,15 @@ impl ContextExt for Context<'_> {
             map.insert(workspace_id.to_owned(), found.clone());
         }
         found
+    }
+
+    fn remember_membership(&self, workspace_id: &str, membership: &Membership) {
+        if let Some(mut map) = self
+            .data_opt::<RequestCache>()
+            .and_then(|c| c.memberships.lock().ok())
+        {
+            map.insert(workspace_id.to_owned(), Ok(membership.clone()));
+        }
     }
 }
 

@@ -115,3 +115,12 @@ pub async fn read_rows<T>(
         .map(read)
         .collect()
 }
+
+/// An entity's columns in declaration order, each as `alias.column`: the
+/// select list of a hand-written statement whose rows are read by position.
+pub fn column_list<C: sea_orm::Iterable + sea_orm::IdenStatic>(alias: &str) -> String {
+    C::iter()
+        .map(|c| format!("{alias}.{}", c.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

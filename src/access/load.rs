@@ -42,18 +42,29 @@ pub async fn visible(
             .filter(member::Column::UserId.eq(user_id))
             .find_also_related(workspace::Entity)
             .limit(1);
-        let (member, workspace) = crate::db::read_rows(db, &query, member_with_workspace)
+        let rows = crate::db::read_rows(db, &query, member_with_workspace)
             .await?
-            .pop()
-            .ok_or(AppError::NotFound("workspace"))?;
-        let workspace = workspace.ok_or(AppError::NotFound("workspace"))?;
-        return of_member(db, workspace, member, caller).await;
+            .pop();
+        return of_rows(db, rows, caller).await;
     }
     let workspace = workspace::Entity::find_by_id(workspace_id)
         .one(db)
         .await?
         .ok_or(AppError::NotFound("workspace"))?;
     resolve(db, workspace, caller).await
+}
+
+/// What a person may do in a workspace, from its membership row and its
+/// workspace's, read by a statement that may also have read the data the
+/// request wants. NOT_FOUND when the person holds no membership there.
+pub async fn of_rows(
+    db: &impl ConnectionTrait,
+    rows: Option<(member::Model, Option<workspace::Model>)>,
+    caller: &Principal,
+) -> AppResult<Membership> {
+    let (member, workspace) = rows.ok_or(AppError::NotFound("workspace"))?;
+    let workspace = workspace.ok_or(AppError::NotFound("workspace"))?;
+    of_member(db, workspace, member, caller).await
 }
 
 /// A membership row read with its workspace's row (`find_also_related`).

@@ -37,7 +37,7 @@ impl ActivityEvent {
 }
 
 /// A page of events, newest first.
-#[derive(SimpleObject)]
+#[derive(SimpleObject, Clone)]
 #[graphql(complex)]
 pub struct ActivityConnection {
     /// The events of this page, newest first.

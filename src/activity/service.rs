@@ -2,7 +2,7 @@
 //! them back in pages that stay stable while new events arrive.
 
 use chrono::Utc;
-use entity::{activity_event, user};
+use entity::{activity_event, member, user, workspace};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, DbErr,
     EntityTrait, JoinType, NotSet, QueryFilter, QueryOrder, QueryResult, QuerySelect, RelationDef,
@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 
 use super::action::Action;
 use super::{ActivityConnection, ActivityEvent, ActivityFilter};
-use crate::access::{Audience, Membership, Redaction};
+use crate::access::{Audience, Membership, Principal, Redaction};
 use crate::context::PageInfo;
 use crate::error::{AppError, AppResult};
 use crate::events::{ACTIVITY_CHANNEL, FeedEvent};
@@ -235,12 +235,23 @@ pub async fn page(
         .column_as(user::Column::Name, "actor_name")
         .order_by_desc(activity_event::Column::Seq)
         .limit(first + 1);
-    let mut rows = crate::db::read_rows(db, &query, with_actor).await?;
+    let rows = crate::db::read_rows(db, &query, with_actor).await?;
+    Ok(connection(viewer, rows, first, after_given))
+}
+
+/// A page of `first` events from the rows read for it (one more than
+/// `first` when more follow).
+fn connection(
+    viewer: &Membership,
+    mut rows: Vec<WithActor>,
+    first: u64,
+    after_given: bool,
+) -> ActivityConnection {
     let has_next_page = rows.len() as u64 > first;
     rows.truncate(first as usize);
     let cursors: Vec<String> = rows.iter().map(|row| cursor(&row.0)).collect();
     let redaction = Redaction::for_reader(viewer);
-    Ok(ActivityConnection {
+    ActivityConnection {
         page_info: PageInfo::of(&cursors, has_next_page, after_given),
         nodes: rows
             .into_iter()
@@ -248,7 +259,91 @@ pub async fn page(
                 ActivityEvent::new(std::sync::Arc::new(FeedEvent::new(model, actor)), redaction)
             })
             .collect(),
-    })
+    }
+}
+
+/// A person opening a workspace for the first page of its feed: the
+/// membership and the workspace's newest `first + 1` events, with their
+/// actors, in one statement. The events are read before the membership's
+/// audience is known, so they are kept only when the audience admits every
+/// one of them: then they are exactly the page `page` would read. Otherwise
+/// the page is left to `page` (None), and nothing of the events read here
+/// reaches the reader.
+pub async fn membership_with_first_page(
+    db: &impl ConnectionTrait,
+    workspace_id: &str,
+    caller: &Principal,
+    first: u64,
+) -> AppResult<(Membership, Option<ActivityConnection>)> {
+    let Principal::Person { user_id } = caller else {
+        return Ok((
+            crate::access::load::visible(db, workspace_id, caller).await?,
+            None,
+        ));
+    };
+    let backend = db.get_database_backend();
+    use crate::db::column_list;
+    let [workspace_mark, user_mark] = match backend {
+        DbBackend::Postgres => ["$1", "$2"],
+        _ => ["?1", "?2"],
+    };
+    // The limit is written out (it is at most 101), so that the plan
+    // PostgreSQL keeps for the statement knows how few rows it joins.
+    let limit = first + 1;
+    // One row of the membership with its workspace, then the newest events
+    // with their actors, each side null in the other's rows. The events are
+    // joined with their actors before the limit, so that PostgreSQL stops
+    // after the newest rows and looks their actors up by key.
+    let nulls = |n: usize| vec!["NULL"; n].join(", ");
+    // Named as the events' columns, which the result's names follow.
+    let null_events = {
+        use sea_orm::{IdenStatic, Iterable};
+        activity_event::Column::iter()
+            .map(|c| format!("NULL AS {}", c.as_str()))
+            .chain(["NULL", "NULL", "NULL"].map(String::from))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let sql = format!(
+        "SELECT {}, {}, {} FROM members m JOIN workspaces w ON w.id = m.workspace_id
+         WHERE m.workspace_id = {workspace_mark} AND m.user_id = {user_mark}
+         UNION ALL
+         SELECT {}, e.* FROM (SELECT {}, u.id, u.email, u.name
+             FROM activity_events a LEFT JOIN users u ON u.id = a.actor_id
+             WHERE a.workspace_id = {workspace_mark}
+             ORDER BY a.seq DESC LIMIT {limit}) e",
+        column_list::<member::Column>("m"),
+        column_list::<workspace::Column>("w"),
+        null_events,
+        nulls(member::Model::COLUMNS + workspace::Model::COLUMNS),
+        column_list::<activity_event::Column>("a"),
+    );
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [workspace_id.into(), user_id.as_str().into()],
+        ))
+        .await?;
+    let at = member::Model::COLUMNS + workspace::Model::COLUMNS;
+    let mut membership = None;
+    let mut events = Vec::with_capacity(rows.len());
+    for row in &rows {
+        // The membership's row is the one whose member id is there.
+        if row.try_get_by_index::<Option<String>>(0)?.is_some() {
+            membership = Some(crate::access::load::member_with_workspace(row)?);
+        } else {
+            events.push(with_actor_at(row, at)?);
+        }
+    }
+    let viewer = crate::access::load::of_rows(db, membership, caller).await?;
+    events.sort_by(|a, b| b.0.seq.cmp(&a.0.seq));
+    let audience = Audience::of(&viewer);
+    let page = events
+        .iter()
+        .all(|WithActor(event, _)| audience.admits(&event.area, event.workroom_id.as_deref()))
+        .then(|| connection(&viewer, events, first, false));
+    Ok((viewer, page))
 }
 
 /// An event read with its actor's public columns, in the same statement.
@@ -256,8 +351,13 @@ struct WithActor(activity_event::Model, Option<user::Person>);
 
 /// The event's columns, then its actor's id, email and name.
 fn with_actor(row: &QueryResult) -> Result<WithActor, DbErr> {
-    let model = activity_event::Model::at(row, 0)?;
-    let at = activity_event::Model::COLUMNS;
+    with_actor_at(row, 0)
+}
+
+/// `with_actor` from the columns `start..` of the row.
+fn with_actor_at(row: &QueryResult, start: usize) -> Result<WithActor, DbErr> {
+    let model = activity_event::Model::at(row, start)?;
+    let at = start + activity_event::Model::COLUMNS;
     let id: Option<String> = row.try_get_by_index(at)?;
     let email: Option<String> = row.try_get_by_index(at + 1)?;
     let name: Option<String> = row.try_get_by_index(at + 2)?;

@@ -362,11 +362,19 @@ impl Workspace {
         )]
         filter: Option<ActivityFilter>,
     ) -> AppResult<ActivityConnection> {
+        let first = page_size(first)?;
+        if let Some((size, page)) = &self.activity_page
+            && after.is_none()
+            && filter.is_none()
+            && *size == first
+        {
+            return Ok(page.clone());
+        }
         activity::service::page(
             ctx.db(),
             &self.viewer,
             filter.unwrap_or_default(),
-            page_size(first)?,
+            first,
             after,
         )
         .await

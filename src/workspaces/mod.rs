@@ -5,6 +5,7 @@ pub mod service;
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 
 use crate::access::{Capability, Membership, Role, requires};
+use crate::activity::{self, ActivityConnection};
 use crate::context::{ContextExt, id_arg, page_size};
 use crate::error::{AppError, AppResult};
 use crate::members::{self, MemberConnection};
@@ -63,6 +64,8 @@ pub struct Workspace {
     /// Its first page of members, when a list of workspaces loaded them
     /// for all at once.
     pub(crate) members_page: Option<(u64, MemberConnection)>,
+    /// Its first page of activity, when it was read with the membership.
+    pub(crate) activity_page: Option<(u64, ActivityConnection)>,
 }
 
 impl Workspace {
@@ -70,6 +73,7 @@ impl Workspace {
         Self {
             viewer,
             members_page: None,
+            activity_page: None,
         }
     }
 
@@ -117,19 +121,16 @@ pub struct UpdateWorkspaceInput {
     pub workspace_type: Option<WorkspaceType>,
 }
 
-/// The page size of `members` when every selection of it under this field
-/// asks for the first page with one size; None otherwise.
-fn members_prefetch(ctx: &Context<'_>) -> AppResult<Option<u64>> {
+/// The page size of the list `list` (`members`, `activity`) when every
+/// selection of it under this field asks for its first page, unfiltered,
+/// with one size; None otherwise.
+fn first_page_size(ctx: &Context<'_>, list: &'static str) -> AppResult<Option<u64>> {
     let mut size = None;
-    for field in ctx
-        .field()
-        .selection_set()
-        .filter(|f| f.name() == "members")
-    {
+    for field in ctx.field().selection_set().filter(|f| f.name() == list) {
         let mut first = None;
         let arguments = field
             .arguments()
-            .map_err(|err| AppError::bad_input("members", err.message))?;
+            .map_err(|err| AppError::bad_input(list, err.message))?;
         for (name, value) in arguments {
             match (name.as_str(), value) {
                 ("after", async_graphql::Value::Null) => {}
@@ -166,7 +167,7 @@ impl WorkspaceQuery {
             .map(Workspace::new)
             .collect();
         // Members asked for on every workspace load for all of them at once.
-        if let Some(first) = members_prefetch(ctx)? {
+        if let Some(first) = first_page_size(ctx, "members")? {
             let readable: Vec<&entity::workspace::Model> = list
                 .iter()
                 .filter(|w| w.viewer.allows(Capability::ReadMembers))
@@ -198,9 +199,20 @@ impl WorkspaceQuery {
                 .ok_or(AppError::NotFound("workspace"))?,
             _ => return Err(AppError::bad_input("id", "give exactly one of id and slug")),
         };
-        let viewer = ctx.membership(&id).await?;
+        // Its first page of activity asked for: read with the membership.
+        let Some(first) = first_page_size(ctx, "activity")? else {
+            let viewer = ctx.membership(&id).await?;
+            viewer.require(Capability::ReadWorkspace)?;
+            return Ok(Some(Workspace::new(viewer)));
+        };
+        let caller = ctx.caller().await?;
+        let (viewer, page) =
+            activity::service::membership_with_first_page(ctx.db(), &id, &caller, first).await?;
+        ctx.remember_membership(&id, &viewer);
         viewer.require(Capability::ReadWorkspace)?;
-        Ok(Some(Workspace::new(viewer)))
+        let mut workspace = Workspace::new(viewer);
+        workspace.activity_page = page.map(|page| (first, page));
+        Ok(Some(workspace))
     }
 }
 

@@ -95,28 +95,20 @@ pub async fn first_pages(
     // Each workspace's first rows from the (workspace_id, id) index: one
     // lookup per workspace on PostgreSQL, a window over their rows on SQLite
     // (which has no LATERAL).
-    // The member's columns in declared order, read by position.
-    let columns = |alias: &str| {
-        use sea_orm::{IdenStatic, Iterable};
-        member::Column::iter()
-            .map(|c| format!("{alias}.{}", c.as_str()))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     let sql = match backend {
         sea_orm::DbBackend::Postgres => format!(
             "SELECT {}, u.email, u.name
              FROM (VALUES {}) AS w(id)
              CROSS JOIN LATERAL (SELECT * FROM members WHERE workspace_id = w.id ORDER BY id LIMIT {limit}) AS m
              JOIN users u ON u.id = m.user_id",
-            columns("m"),
+            crate::db::column_list::<member::Column>("m"),
             list.iter().map(|p| format!("({p})")).collect::<Vec<_>>().join(", ")
         ),
         _ => format!(
             "SELECT {}, u.email, u.name FROM (SELECT m.*, ROW_NUMBER() OVER (PARTITION BY m.workspace_id ORDER BY m.id) AS page_row
              FROM members m WHERE m.workspace_id IN ({})) AS t JOIN users u ON u.id = t.user_id
              WHERE page_row <= {limit}",
-            columns("t"),
+            crate::db::column_list::<member::Column>("t"),
             list.join(", ")
         ),
     };
