@@ -337,7 +337,7 @@ pub async fn membership_with_first_page(
         }
     }
     let viewer = crate::access::load::of_rows(db, membership, caller).await?;
-    events.sort_by(|a, b| b.0.seq.cmp(&a.0.seq));
+    events.sort_by_key(|row| std::cmp::Reverse(row.0.seq));
     let audience = Audience::of(&viewer);
     let page = events
         .iter()
