@@ -2,12 +2,14 @@
 //! becomes a `Membership`, read plainly or, inside a write, after locking
 //! the workspace.
 
+use std::sync::LazyLock;
+
 use chrono::Utc;
 use entity::enums::{MemberStatus, Role as DbRole};
 use entity::{api_key, custom_role, member, workspace};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PrimaryKeyTrait, QueryFilter, QueryResult,
-    QuerySelect,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, PrimaryKeyTrait, QueryFilter,
+    QueryResult, QuerySelect, Statement,
 };
 
 use super::{Membership, Principal};
@@ -37,14 +39,16 @@ pub async fn visible(
         if let Principal::Key(key) = caller {
             still_valid(db, &key.id).await?;
         }
-        let query = member::Entity::find()
-            .filter(member::Column::WorkspaceId.eq(workspace_id))
-            .filter(member::Column::UserId.eq(user_id))
-            .find_also_related(workspace::Entity)
-            .limit(1);
-        let rows = crate::db::read_rows(db, &query, member_with_workspace)
-            .await?
-            .pop();
+        let backend = db.get_database_backend();
+        let statement = Statement::from_sql_and_values(
+            backend,
+            membership_select(backend),
+            [workspace_id.into(), user_id.into()],
+        );
+        let rows = match db.query_one_raw(statement).await? {
+            Some(row) => Some(member_with_workspace(&row)?),
+            None => None,
+        };
         return of_rows(db, rows, caller).await;
     }
     let workspace = workspace::Entity::find_by_id(workspace_id)
@@ -67,7 +71,29 @@ pub async fn of_rows(
     of_member(db, workspace, member, caller).await
 }
 
-/// A membership row read with its workspace's row (`find_also_related`).
+/// The select of a person's membership (`$1`: the workspace, `$2`: the
+/// person) joined with its workspace, written once per engine: every read
+/// of a workspace starts with it, and building it anew was a tenth of a
+/// point read's CPU.
+pub fn membership_select(backend: DbBackend) -> &'static str {
+    static POSTGRES: LazyLock<String> = LazyLock::new(|| membership_sql(["$1", "$2"]));
+    static SQLITE: LazyLock<String> = LazyLock::new(|| membership_sql(["?1", "?2"]));
+    match backend {
+        DbBackend::Postgres => &POSTGRES,
+        _ => &SQLITE,
+    }
+}
+
+fn membership_sql([workspace, person]: [&str; 2]) -> String {
+    format!(
+        "SELECT {}, {} FROM members m JOIN workspaces w ON w.id = m.workspace_id
+         WHERE m.workspace_id = {workspace} AND m.user_id = {person}",
+        crate::db::column_list::<member::Column>("m"),
+        crate::db::column_list::<workspace::Column>("w"),
+    )
+}
+
+/// A membership row read with its workspace's row after it.
 pub fn member_with_workspace(
     row: &QueryResult,
 ) -> Result<(member::Model, Option<workspace::Model>), DbErr> {

@@ -1,6 +1,8 @@
 //! Writing events (always inside the transaction of the change) and reading
 //! them back in pages that stay stable while new events arrive.
 
+use std::sync::LazyLock;
+
 use chrono::Utc;
 use entity::{activity_event, member, user, workspace};
 use sea_orm::{
@@ -282,47 +284,15 @@ pub async fn membership_with_first_page(
         ));
     };
     let backend = db.get_database_backend();
-    use crate::db::column_list;
-    let [workspace_mark, user_mark] = match backend {
-        DbBackend::Postgres => ["$1", "$2"],
-        _ => ["?1", "?2"],
-    };
-    // The limit is written out (it is at most 101), so that the plan
-    // PostgreSQL keeps for the statement knows how few rows it joins.
-    let limit = first + 1;
-    // One row of the membership with its workspace, then the newest events
-    // with their actors, each side null in the other's rows. The events are
-    // joined with their actors before the limit, so that PostgreSQL stops
-    // after the newest rows and looks their actors up by key.
-    let nulls = |n: usize| vec!["NULL"; n].join(", ");
-    // Named as the events' columns, which the result's names follow.
-    let null_events = {
-        use sea_orm::{IdenStatic, Iterable};
-        activity_event::Column::iter()
-            .map(|c| format!("NULL AS {}", c.as_str()))
-            .chain(["NULL", "NULL", "NULL"].map(String::from))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let sql = format!(
-        "SELECT {}, {}, {} FROM members m JOIN workspaces w ON w.id = m.workspace_id
-         WHERE m.workspace_id = {workspace_mark} AND m.user_id = {user_mark}
-         UNION ALL
-         SELECT {}, e.* FROM (SELECT {}, u.id, u.email, u.name
-             FROM activity_events a LEFT JOIN users u ON u.id = a.actor_id
-             WHERE a.workspace_id = {workspace_mark}
-             ORDER BY a.seq DESC LIMIT {limit}) e",
-        column_list::<member::Column>("m"),
-        column_list::<workspace::Column>("w"),
-        null_events,
-        nulls(member::Model::COLUMNS + workspace::Model::COLUMNS),
-        column_list::<activity_event::Column>("a"),
-    );
     let rows = db
         .query_all_raw(Statement::from_sql_and_values(
             backend,
-            sql,
-            [workspace_id.into(), user_id.as_str().into()],
+            membership_with_events(backend),
+            [
+                workspace_id.into(),
+                user_id.as_str().into(),
+                ((first + 1) as i64).into(),
+            ],
         ))
         .await?;
     let at = member::Model::COLUMNS + workspace::Model::COLUMNS;
@@ -344,6 +314,52 @@ pub async fn membership_with_first_page(
         .all(|WithActor(event, _)| audience.admits(&event.area, event.workroom_id.as_deref()))
         .then(|| connection(&viewer, events, first, false));
     Ok((viewer, page))
+}
+
+/// The statement of `membership_with_first_page`, written once per engine
+/// (`$1`: the workspace, `$2`: the person, `$3`: how many events): one row
+/// of the membership with its workspace, then the newest events with their
+/// actors, each side null in the other's rows. The events are joined with
+/// their actors before the limit, so that PostgreSQL stops after the newest
+/// rows and looks their actors up by key.
+fn membership_with_events(backend: DbBackend) -> &'static str {
+    static POSTGRES: LazyLock<String> =
+        LazyLock::new(|| membership_with_events_sql(DbBackend::Postgres));
+    static SQLITE: LazyLock<String> =
+        LazyLock::new(|| membership_with_events_sql(DbBackend::Sqlite));
+    match backend {
+        DbBackend::Postgres => &POSTGRES,
+        _ => &SQLITE,
+    }
+}
+
+fn membership_with_events_sql(backend: DbBackend) -> String {
+    use sea_orm::{IdenStatic, Iterable};
+    let [workspace, limit] = match backend {
+        DbBackend::Postgres => ["$1", "$3"],
+        _ => ["?1", "?3"],
+    };
+    // Named as the events' columns, which the result's names follow.
+    let null_events = activity_event::Column::iter()
+        .map(|c| format!("NULL AS {}", c.as_str()))
+        .chain(["NULL", "NULL", "NULL"].map(String::from))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let null_membership =
+        vec!["NULL"; member::Model::COLUMNS + workspace::Model::COLUMNS].join(", ");
+    let membership = crate::access::load::membership_select(backend);
+    let (select, rest) = membership
+        .split_once(" FROM ")
+        .expect("the membership select");
+    format!(
+        "{select}, {null_events} FROM {rest}
+         UNION ALL
+         SELECT {null_membership}, e.* FROM (SELECT {}, u.id, u.email, u.name
+             FROM activity_events a LEFT JOIN users u ON u.id = a.actor_id
+             WHERE a.workspace_id = {workspace}
+             ORDER BY a.seq DESC LIMIT {limit}) e",
+        crate::db::column_list::<activity_event::Column>("a"),
+    )
 }
 
 /// An event read with its actor's public columns, in the same statement.
