@@ -271,3 +271,25 @@ async fn custom_roles_of_listed_workspaces_load_in_one_statement() {
     })
     .await;
 }
+
+/// The models read by position list their entities' columns in declared
+/// order, which is the order the statements select them in.
+#[test]
+fn models_read_by_position_follow_their_columns() {
+    use sea_orm::{IdenStatic, Iterable};
+    fn names<C: Iterable + IdenStatic>() -> Vec<&'static str> {
+        C::iter().map(|c| c.as_str()).collect()
+    }
+    assert_eq!(
+        entity::activity_event::Model::FIELDS,
+        names::<entity::activity_event::Column>()
+    );
+    assert_eq!(
+        entity::member::Model::FIELDS,
+        names::<entity::member::Column>()
+    );
+    assert_eq!(
+        entity::workspace::Model::FIELDS,
+        names::<entity::workspace::Column>()
+    );
+}
