@@ -1,7 +1,9 @@
 //! Read benchmark: seeds 100 workspaces, 2,000 users with 20 members per
 //! workspace and 200,000 activity events on the database it is given, starts
 //! the release server on it, and runs B1–B4 as a member of 10 workspaces
-//! with a fixed number of concurrent clients after a warm-up. For each it
+//! with a fixed number of concurrent clients after a warm-up (the reads on
+//! `wrk -t1` when it is installed, the writes and otherwise the reads on
+//! in-process `reqwest` clients). For each it
 //! prints requests per second, p50/p99 latency, server CPU per request
 //! (Atrium's process and PostgreSQL's, from `/proc/<pid>/stat`) and SQL
 //! statements per request (from `/metrics`). With `PEER_URL` set it runs the
@@ -314,9 +316,7 @@ async fn run(target: &Target, concurrency: usize, seconds: f64, pid: Option<u32>
         .expect("client");
     let stop = Arc::new(AtomicBool::new(false));
     let next = Arc::new(AtomicU64::new(0));
-    let cpu_before = pid.map(cpu_ticks).unwrap_or(0);
-    let pg_before = postgres_ticks();
-    let client_before = own_ticks();
+    let meter = Meter::start(pid);
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
@@ -361,17 +361,48 @@ async fn run(target: &Target, concurrency: usize, seconds: f64, pid: Option<u32>
         errors += e;
     }
     let elapsed = started.elapsed();
-    let hz = ticks_per_second();
     latencies.sort();
-    Round {
-        requests: latencies.len() as u64,
+    meter.round(
+        latencies.len() as u64,
         errors,
         elapsed,
-        p50: percentile(&latencies, 0.5),
-        p99: percentile(&latencies, 0.99),
-        cpu: pid.map_or(0.0, |p| (cpu_ticks(p) - cpu_before) as f64 / hz),
-        postgres_cpu: (postgres_ticks() - pg_before) as f64 / hz,
-        client_cpu: (own_ticks() - client_before) as f64 / hz,
+        [percentile(&latencies, 0.5), percentile(&latencies, 0.99)],
+    )
+}
+
+/// CPU ticks of the server, PostgreSQL and the clients at a round's start.
+struct Meter {
+    pid: Option<u32>,
+    server: u64,
+    postgres: u64,
+    client: u64,
+}
+
+impl Meter {
+    fn start(pid: Option<u32>) -> Self {
+        Self {
+            pid,
+            server: pid.map(cpu_ticks).unwrap_or(0),
+            postgres: postgres_ticks(),
+            client: own_ticks(),
+        }
+    }
+
+    /// The round that ends now, with the CPU each side spent since the start.
+    fn round(&self, requests: u64, errors: u64, elapsed: Duration, [p50, p99]: [f64; 2]) -> Round {
+        let hz = ticks_per_second();
+        Round {
+            requests,
+            errors,
+            elapsed,
+            p50,
+            p99,
+            cpu: self
+                .pid
+                .map_or(0.0, |p| (cpu_ticks(p) - self.server) as f64 / hz),
+            postgres_cpu: (postgres_ticks() - self.postgres) as f64 / hz,
+            client_cpu: (own_ticks() - self.client) as f64 / hz,
+        }
     }
 }
 
@@ -404,9 +435,7 @@ fn run_wrk(target: &Target, concurrency: usize, seconds: f64, pid: Option<u32>) 
     }
     lua.push_str(WRK_SCRIPT);
     std::fs::write(&script, lua).expect("wrk script");
-    let cpu_before = pid.map(cpu_ticks).unwrap_or(0);
-    let pg_before = postgres_ticks();
-    let client_before = own_ticks();
+    let meter = Meter::start(pid);
     let output = Command::new("wrk")
         .args(["-t1", &format!("-c{concurrency}"), &format!("-d{seconds}s")])
         .arg("-s")
@@ -414,7 +443,6 @@ fn run_wrk(target: &Target, concurrency: usize, seconds: f64, pid: Option<u32>) 
         .arg(&target.url)
         .output()
         .ok()?;
-    let hz = ticks_per_second();
     let text = String::from_utf8_lossy(&output.stdout);
     let line = text
         .lines()
@@ -429,16 +457,12 @@ fn run_wrk(target: &Target, concurrency: usize, seconds: f64, pid: Option<u32>) 
         .split_whitespace()
         .map(|v| v.parse().expect("wrk figure"))
         .collect();
-    Some(Round {
-        requests: f[0] as u64,
-        elapsed: Duration::from_micros(f[1] as u64),
-        p50: f[2] / 1000.0,
-        p99: f[3] / 1000.0,
-        errors: f[4] as u64,
-        cpu: pid.map_or(0.0, |p| (cpu_ticks(p) - cpu_before) as f64 / hz),
-        postgres_cpu: (postgres_ticks() - pg_before) as f64 / hz,
-        client_cpu: (own_ticks() - client_before) as f64 / hz,
-    })
+    Some(meter.round(
+        f[0] as u64,
+        f[4] as u64,
+        Duration::from_micros(f[1] as u64),
+        [f[2] / 1000.0, f[3] / 1000.0],
+    ))
 }
 
 /// What the wrk script does after its bodies and headers: send the bodies

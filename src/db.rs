@@ -124,3 +124,12 @@ pub fn column_list<C: sea_orm::Iterable + sea_orm::IdenStatic>(alias: &str) -> S
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+/// The `n`th bound value (from 1) in a hand-written statement: `$n` on
+/// PostgreSQL, `?n` on SQLite, which both let one value be used twice.
+pub fn placeholder(backend: DbBackend, n: usize) -> String {
+    match backend {
+        DbBackend::Postgres => format!("${n}"),
+        _ => format!("?{n}"),
+    }
+}

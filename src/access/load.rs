@@ -71,25 +71,32 @@ pub async fn of_rows(
     of_member(db, workspace, member, caller).await
 }
 
-/// The select of a person's membership (`$1`: the workspace, `$2`: the
+/// The select of a person's membership (value 1: the workspace, 2: the
 /// person) joined with its workspace, written once per engine: every read
 /// of a workspace starts with it, and building it anew was a tenth of a
 /// point read's CPU.
 pub fn membership_select(backend: DbBackend) -> &'static str {
-    static POSTGRES: LazyLock<String> = LazyLock::new(|| membership_sql(["$1", "$2"]));
-    static SQLITE: LazyLock<String> = LazyLock::new(|| membership_sql(["?1", "?2"]));
+    static POSTGRES: LazyLock<String> =
+        LazyLock::new(|| membership_select_with(DbBackend::Postgres, ""));
+    static SQLITE: LazyLock<String> =
+        LazyLock::new(|| membership_select_with(DbBackend::Sqlite, ""));
     match backend {
         DbBackend::Postgres => &POSTGRES,
         _ => &SQLITE,
     }
 }
 
-fn membership_sql([workspace, person]: [&str; 2]) -> String {
+/// `membership_select` with `more` columns (`, a, b`) after the
+/// membership's and its workspace's.
+pub fn membership_select_with(backend: DbBackend, more: &str) -> String {
+    let mark = |n| crate::db::placeholder(backend, n);
     format!(
-        "SELECT {}, {} FROM members m JOIN workspaces w ON w.id = m.workspace_id
-         WHERE m.workspace_id = {workspace} AND m.user_id = {person}",
+        "SELECT {}, {}{more} FROM members m JOIN workspaces w ON w.id = m.workspace_id
+         WHERE m.workspace_id = {} AND m.user_id = {}",
         crate::db::column_list::<member::Column>("m"),
         crate::db::column_list::<workspace::Column>("w"),
+        mark(1),
+        mark(2),
     )
 }
 

@@ -317,7 +317,7 @@ pub async fn membership_with_first_page(
 }
 
 /// The statement of `membership_with_first_page`, written once per engine
-/// (`$1`: the workspace, `$2`: the person, `$3`: how many events): one row
+/// (values: the workspace, the person, how many events): one row
 /// of the membership with its workspace, then the newest events with their
 /// actors, each side null in the other's rows. The events are joined with
 /// their actors before the limit, so that PostgreSQL stops after the newest
@@ -335,30 +335,25 @@ fn membership_with_events(backend: DbBackend) -> &'static str {
 
 fn membership_with_events_sql(backend: DbBackend) -> String {
     use sea_orm::{IdenStatic, Iterable};
-    let [workspace, limit] = match backend {
-        DbBackend::Postgres => ["$1", "$3"],
-        _ => ["?1", "?3"],
-    };
+    let mark = |n| crate::db::placeholder(backend, n);
     // Named as the events' columns, which the result's names follow.
-    let null_events = activity_event::Column::iter()
-        .map(|c| format!("NULL AS {}", c.as_str()))
-        .chain(["NULL", "NULL", "NULL"].map(String::from))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let null_events: String = activity_event::Column::iter()
+        .map(|c| format!(", NULL AS {}", c.as_str()))
+        .chain([", NULL, NULL, NULL".to_owned()])
+        .collect();
     let null_membership =
         vec!["NULL"; member::Model::COLUMNS + workspace::Model::COLUMNS].join(", ");
-    let membership = crate::access::load::membership_select(backend);
-    let (select, rest) = membership
-        .split_once(" FROM ")
-        .expect("the membership select");
     format!(
-        "{select}, {null_events} FROM {rest}
+        "{}
          UNION ALL
          SELECT {null_membership}, e.* FROM (SELECT {}, u.id, u.email, u.name
              FROM activity_events a LEFT JOIN users u ON u.id = a.actor_id
-             WHERE a.workspace_id = {workspace}
-             ORDER BY a.seq DESC LIMIT {limit}) e",
+             WHERE a.workspace_id = {}
+             ORDER BY a.seq DESC LIMIT {}) e",
+        crate::access::load::membership_select_with(backend, &null_events),
         crate::db::column_list::<activity_event::Column>("a"),
+        mark(1),
+        mark(3),
     )
 }
 

@@ -86,10 +86,7 @@ pub async fn first_pages(
         return Ok(HashMap::new());
     }
     let backend = db.get_database_backend();
-    let mark = |n: usize| match backend {
-        sea_orm::DbBackend::Postgres => format!("${n}"),
-        _ => "?".to_owned(),
-    };
+    let mark = |n| crate::db::placeholder(backend, n);
     let list: Vec<String> = (1..=workspaces.len()).map(mark).collect();
     let limit = mark(workspaces.len() + 1);
     // Each workspace's first rows from the (workspace_id, id) index: one
