@@ -293,3 +293,36 @@ fn models_read_by_position_follow_their_columns() {
         names::<entity::workspace::Column>()
     );
 }
+
+/// The first page read with the membership admits only whom a workspace
+/// read admits: a banned member is refused, as is everyone but the owner
+/// once the workspace is deleted.
+#[tokio::test]
+async fn a_first_page_read_with_the_membership_refuses_whom_the_workspace_refuses() {
+    each_backend(async |app| {
+        let team = app.team().await;
+        let feed = "query($ws: ID!) { workspace(id: $ws) { activity(first: 5) { nodes { id } } } }";
+        let vars = json!({ "ws": team.workspace });
+        let member = crate::invitations::member_id_of(&app, &team, &team.member).await;
+        let banned = app
+            .gql(Some(&team.admin.token), "mutation($m: ID!) { banMember(memberId: $m) { status } }", json!({ "m": member }))
+            .await;
+        assert_eq!(code(&banned), None, "{banned}");
+        let refused = app.gql(Some(&team.member.token), feed, vars.clone()).await;
+        assert_eq!(code(&refused).as_deref(), Some("FORBIDDEN"), "{refused}");
+        assert!(refused["data"]["workspace"].is_null(), "{refused}");
+        let deleted = app
+            .gql(
+                Some(&team.owner.token),
+                "mutation($id: ID!, $name: String!) { deleteWorkspace(id: $id, confirmName: $name) { deletedAt } }",
+                json!({ "id": team.workspace, "name": "Team Space" }),
+            )
+            .await;
+        assert_eq!(code(&deleted), None, "{deleted}");
+        let refused = app.gql(Some(&team.admin.token), feed, vars.clone()).await;
+        assert_eq!(code(&refused).as_deref(), Some("WORKSPACE_DELETED"), "{refused}");
+        let owners = app.data(Some(&team.owner.token), feed, vars.clone()).await;
+        assert!(owners["workspace"]["activity"]["nodes"].is_array(), "{owners}");
+    })
+    .await;
+}
